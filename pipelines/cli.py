@@ -1,0 +1,117 @@
+"""`journey`: the front door for people and schedulers outside the Dagster UI."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from pipelines.settings import data_dir, default_db, default_landing, parse_as_of
+
+
+class AsOf(click.ParamType):
+    """An ISO 8601 moment, normalised to naive UTC."""
+
+    name = "timestamp"
+
+    def convert(self, value, param, ctx):
+        try:
+            return parse_as_of(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+AS_OF = AsOf()
+
+
+@click.group()
+def main() -> None:
+    """Warehouse-native customer-journey automation for e-commerce."""
+
+
+@main.command()
+@click.option("--customers", default=5000, show_default=True, help="People visiting the store.")
+@click.option("--days", default=180, show_default=True, help="Days of history.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same files).")
+@click.option("--end", type=AS_OF, default=None, help="End of the history (default: now).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Landing folder.")
+def generate(customers: int, days: int, seed: int, end: datetime | None, out: Path | None) -> None:
+    """Write a realistic demo store as landing files (JSON lines, gzipped, one file per day)."""
+    from pipelines.generate.store import StoreSpec, generate_store
+
+    if customers < 1 or days < 1:
+        raise click.BadParameter("--customers and --days must be at least 1")
+    out = out or default_landing()
+    end_ts = (end or parse_as_of(None)).replace(tzinfo=UTC)
+    started = time.perf_counter()
+    summary = generate_store(StoreSpec(customers=customers, days=days, seed=seed, end=end_ts), out)
+    elapsed = time.perf_counter() - started
+    click.echo(
+        f"Generated {summary.events:,} events for {summary.people:,} people "
+        f"({summary.signups:,} sign-ups, {summary.buyers:,} buyers, {summary.orders:,} orders) "
+        f"in {summary.files:,} files under {out} ({elapsed:.1f}s)."
+    )
+
+
+@main.command()
+@click.option("--landing", type=click.Path(path_type=Path), default=None, help="Landing folder.")
+@click.option("--db", type=click.Path(path_type=Path), default=None, help="DuckDB file.")
+def ingest(landing: Path | None, db: Path | None) -> None:
+    """Load new landing files into the raw tables only (no models, no sends)."""
+    from pipelines.ingest.loader import ingest_landing
+    from pipelines.summary import summarize
+
+    landing = landing or default_landing()
+    db = db or default_db()
+    if not landing.is_dir():
+        click.echo(f"journey ingest failed: landing folder {landing} does not exist", err=True)
+        sys.exit(1)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC).replace(tzinfo=None)
+    ingest_landing(db, landing)
+    click.echo(summarize(db, started, ingest_only=True))
+
+
+def _run(landing: Path, db: Path, as_of: datetime | None) -> None:
+    from pipelines.runner import PipelineError, run_pipeline
+    from pipelines.summary import summarize
+
+    started = datetime.now(UTC).replace(tzinfo=None)
+    t0 = time.perf_counter()
+    try:
+        result = run_pipeline(db, landing, as_of)
+    except (PipelineError, ValueError) as exc:
+        click.echo(f"journey run failed: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"Pipeline ran as of {result.as_of:%Y-%m-%d %H:%M:%S} UTC on {landing} into {db} "
+        f"({len(result.steps)} steps, {time.perf_counter() - t0:.1f}s).\n"
+    )
+    click.echo(summarize(db, started))
+
+
+@main.command()
+@click.option("--landing", type=click.Path(path_type=Path), default=None, help="Landing folder.")
+@click.option("--db", type=click.Path(path_type=Path), default=None, help="DuckDB file.")
+@click.option("--as-of", "as_of", type=AS_OF, default=None, help="Evaluate as of (default now).")
+def run(landing: Path | None, db: Path | None, as_of: datetime | None) -> None:
+    """Run the whole pipeline once, in process, on a landing folder."""
+    _run(landing or default_landing(), db or default_db(), as_of)
+
+
+@main.command()
+@click.option("--customers", default=5000, show_default=True, help="People in the demo store.")
+@click.option("--days", default=180, show_default=True, help="Days of history.")
+def demo(customers: int, days: int) -> None:
+    """Generate the demo store (if missing), then run the pipeline on it."""
+    landing = default_landing()
+    if not any(landing.glob("events/*")):
+        click.get_current_context().invoke(
+            generate, customers=customers, days=days, seed=7, end=None, out=landing
+        )
+    else:
+        click.echo(f"Demo store already in {landing}; delete {data_dir()} to start over.")
+    _run(landing, default_db(), None)
