@@ -80,6 +80,19 @@ create table if not exists ml.recommendations (
     reason          varchar not null,   -- same_category | bought_together | popular
     as_of           timestamp not null
 );
+
+-- Written by the journey engine; read back by dbt (when was each customer last emailed). Created
+-- empty up front so that the segments build before the engine has ever run.
+create schema if not exists journeys;
+
+create table if not exists journeys.sent_messages (
+    message_id      varchar not null,   -- deterministic id (customer, flow, step, trigger)
+    customer_id     varchar not null,
+    flow            varchar not null,
+    step            varchar not null,
+    channel         varchar not null,   -- email | sms | push | messenger | *_audience
+    sent_at         timestamp not null  -- UTC
+);
 """
 
 
