@@ -1,0 +1,1 @@
+"""Event ingest: landing files into the raw tables, checked against the event contract."""
