@@ -38,30 +38,37 @@ _VISIT_EVENTS = "('Product Viewed', 'Product Added', 'Product Removed', 'Checkou
 # (at as_of - horizon) and scoring features (at as_of) without ever looking ahead.
 _FEATURES_SQL = f"""
 with p as (select cast($cutoff as timestamp) as c),
-done as (
-    select o.customer_id, o.order_id, o.ordered_at, o.revenue,
-           coalesce(o.discount, 0) > 0 or o.coupon is not null as discounted
+-- An order's status as it was at the cut-off: a later cancellation or refund is the future.
+placed as (
+    select o.*, coalesce(o.cancelled_at < p.c, false) as cancelled_by_cutoff,
+           coalesce(o.refunded_at < p.c, false) as refunded_by_cutoff
     from orders o, p
-    where o.ordered_at < p.c and o.is_completed and o.customer_id is not null
+    where o.ordered_at < p.c and o.customer_id is not null
+),
+done as (
+    select customer_id, order_id, ordered_at, revenue,
+           coalesce(discount, 0) > 0 or coupon is not null as discounted
+    from placed
+    where not cancelled_by_cutoff and not refunded_by_cutoff
 ),
 buyers as (
     select customer_id,
         count(*) as orders_count,
         count(*) filter (where ordered_at >= (select c from p) - interval 90 day) as orders_90d,
         count(*) filter (where ordered_at >= (select c from p) - interval 365 day) as orders_365d,
-        coalesce(sum(revenue), 0) as revenue_total,
+        -- Exact decimal sum: a float sum depends on the (parallel) order of the rows.
+        coalesce(sum(revenue::decimal(18, 2)), 0) as revenue_total,
         min(ordered_at) as first_at,
         max(ordered_at) as last_at,
         avg(discounted::int) as discount_share
     from done group by customer_id
 ),
 unhappy as (
-    select o.customer_id,
-        count(*) filter (where o.status = 'cancelled') as cancelled_count,
-        count(*) filter (where o.status = 'refunded') as refunded_count
-    from orders o, p
-    where o.ordered_at < p.c and o.customer_id is not null
-    group by o.customer_id
+    select customer_id,
+        count(*) filter (where cancelled_by_cutoff) as cancelled_count,
+        count(*) filter (where refunded_by_cutoff) as refunded_count
+    from placed
+    group by customer_id
 ),
 ev as (
     select e.customer_id,
@@ -116,11 +123,14 @@ left join ev using (customer_id)
 order by b.customer_id
 """
 
+# A purchase in the window counts if it was not cancelled or refunded by the window's end.
 _LABELS_SQL = """
 select distinct customer_id
 from orders
-where is_completed and customer_id is not null
+where customer_id is not null
   and ordered_at >= cast($start as timestamp) and ordered_at < cast($end as timestamp)
+  and not coalesce(cancelled_at < cast($end as timestamp), false)
+  and not coalesce(refunded_at < cast($end as timestamp), false)
 """
 
 

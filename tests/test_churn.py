@@ -29,6 +29,12 @@ def _poisson_times(rng, starts, ends, rate):
     return idx, starts[idx] + rng.uniform(0, 1, counts.sum()) * span[idx]
 
 
+def _when(flag: np.ndarray, days: np.ndarray, start: datetime) -> list[datetime | None]:
+    return [
+        start + timedelta(days=float(d)) if f else None for f, d in zip(flag, days, strict=True)
+    ]
+
+
 def simulate_store(con: duckdb.DuckDBPyConnection, n: int, seed: int, days: int = 540) -> None:
     """Buyers with their own rhythm and lifetime; while alive they also browse and open emails.
 
@@ -42,6 +48,8 @@ def simulate_store(con: duckdb.DuckDBPyConnection, n: int, seed: int, days: int 
     idx, times = _poisson_times(rng, first, death, rate)
     idx, times = np.concatenate([np.arange(n), idx]), np.concatenate([first, times])
     status = rng.choice(["completed", "cancelled", "refunded"], len(idx), p=[0.92, 0.04, 0.04])
+    # Cancelled within two days, refunded within three weeks (possibly after the cut-off).
+    unhappy_after = times + np.where(status == "cancelled", 2.0, 21.0) * rng.random(len(idx))
     start = AS_OF - timedelta(days=days)
     ids = np.array([f"c{i:05d}" for i in range(n)])
     orders = pl.DataFrame(
@@ -54,7 +62,28 @@ def simulate_store(con: duckdb.DuckDBPyConnection, n: int, seed: int, days: int 
             "coupon": pl.Series([None] * len(idx), dtype=pl.String),
             "status": status,
             "is_completed": status == "completed",
+            "cancelled_at": _when(status == "cancelled", unhappy_after, start),
+            "refunded_at": _when(status == "refunded", unhappy_after, start),
         }
+    )
+    orders = (
+        orders.filter(  # the dbt model only knows what happened up to as_of
+            pl.col("ordered_at") < AS_OF,
+        )
+        .with_columns(
+            pl.when(pl.col(c) < AS_OF).then(pl.col(c)).alias(c)
+            for c in ("cancelled_at", "refunded_at")
+        )
+        .with_columns(
+            is_completed=pl.col("cancelled_at").is_null() & pl.col("refunded_at").is_null()
+        )
+        .with_columns(
+            status=pl.when(pl.col("refunded_at").is_not_null())
+            .then(pl.lit("refunded"))
+            .when(pl.col("cancelled_at").is_not_null())
+            .then(pl.lit("cancelled"))
+            .otherwise(pl.lit("completed"))
+        )
     )
     frames = []
     for name, alive_rate, dead_rate in [
@@ -111,13 +140,19 @@ def test_features_ignore_everything_after_the_cutoff() -> None:
         [cutoff],
     )
     con.execute(
-        "update orders set status = 'cancelled', is_completed = false, revenue = 0"
-        " where ordered_at >= ?",
+        "update orders set status = 'cancelled', is_completed = false, revenue = 0,"
+        " cancelled_at = ordered_at where ordered_at >= ?",
         [cutoff],
     )
     con.execute(
+        "update orders set status = 'refunded', is_completed = false,"
+        " refunded_at = ? + interval 1 day"
+        " where ordered_at < ? and cancelled_at is null and refunded_at is null",
+        [cutoff, cutoff],
+    )
+    con.execute(
         "insert into orders select order_id || 'x', customer_id, ordered_at + interval 200 day,"
-        " revenue, discount, coupon, status, true from orders"
+        " revenue, discount, coupon, 'completed', true, null, null from orders"
         " where ordered_at >= ? - interval 200 day",
         [cutoff],
     )
@@ -219,7 +254,10 @@ def test_without_repeat_buyers_the_recency_heuristic_scores(tmp_path: Path) -> N
         "delete from orders where order_id not in"
         " (select min_by(order_id, ordered_at) from orders group by customer_id)"
     )
-    con.execute("update orders set status = 'completed', is_completed = true")
+    con.execute(
+        "update orders set status = 'completed', is_completed = true,"
+        " cancelled_at = null, refunded_at = null"
+    )
     run = train_and_score(con, AS_OF, H, artifacts_dir=tmp_path)
     assert run.method == "recency-fallback" and run.artifact_path is None
     assert any("bought twice" in note for note in run.notes)
