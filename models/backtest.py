@@ -17,7 +17,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from models.backtest_report import render_backtest
 from models.bgnbd import BgNbdFitError
-from models.churn import score_with, train_artifact
+from models.churn import method_of, score_with, train_artifact
 from models.estimator import matrix, one_thread
 from models.evaluation import ScoreEval, evaluate
 from models.fallback import fit_bgnbd, score_bgnbd
@@ -33,6 +33,7 @@ class BacktestReport:
     horizon_days: int
     t_train: datetime
     t_eval: datetime
+    model_method: str = "model"  # or the fallback that stood in for it
     churn: list[ScoreEval] = field(default_factory=list)
     top_features: list[tuple[str, float]] = field(default_factory=list)
     recommendations: list[RecEval] = field(default_factory=list)
@@ -75,6 +76,7 @@ def _evaluate_churn(con, report: BacktestReport, test, y: np.ndarray) -> None:
     report.notes.extend(notes)
     probs, _ = score_with(artifact, test, horizon, explain=False)
     version = artifact.version if artifact else "recency-fallback"
+    report.model_method = method_of(artifact)
     report.churn.append(evaluate("model", version, y, probs, probs))
     try:
         params = fit_bgnbd(test)
@@ -116,10 +118,12 @@ def _verdict(report: BacktestReport) -> str:
     model, recency = report.get("model"), report.get("recency")
     if model is None or recency is None or model.roc_auc is None or recency.roc_auc is None:
         return "no verdict: ROC AUC is undefined (one class only in the evaluation window)"
+    # Say which model it was: with thin data the "model" row is a fallback.
+    name = "the model" if report.model_method == "model" else f"the {report.model_method}"
     gap = model.roc_auc - recency.roc_auc
     if gap > 0:
-        return f"the model beats the recency baseline by {gap:+.3f} ROC AUC"
+        return f"{name} beats the recency baseline by {gap:+.3f} ROC AUC"
     return (
-        f"the model does NOT beat the recency baseline ({model.roc_auc:.3f} vs "
+        f"{name} does NOT beat the recency baseline ({model.roc_auc:.3f} vs "
         f"{recency.roc_auc:.3f} ROC AUC): prefer recency until it does"
     )

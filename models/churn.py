@@ -86,6 +86,13 @@ def train_artifact(
     ]
 
 
+def method_of(artifact: ChurnArtifact | None) -> str:
+    """How an artifact scores: model, bgnbd-fallback or (no artifact) recency-fallback."""
+    if artifact is None:
+        return "recency-fallback"
+    return "model" if artifact.kind == "model" else "bgnbd-fallback"
+
+
 def score_with(
     artifact: ChurnArtifact | None, feats: pl.DataFrame, horizon_days: int, explain: bool = True
 ) -> tuple[np.ndarray, list[str]]:
@@ -131,9 +138,7 @@ def train_and_score(
     run = ChurnRun(
         as_of=as_of,
         horizon_days=horizon_days,
-        method={"model": "model", "bgnbd": "bgnbd-fallback"}.get(
-            artifact.kind if artifact else "", "recency-fallback"
-        ),
+        method=method_of(artifact),
         model_version=artifact.version if artifact else f"recency-fallback-{as_of:%Y%m%dT%H%M%S}",
         scores=scores,
         notes=tuple(notes),

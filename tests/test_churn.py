@@ -244,6 +244,7 @@ def test_small_stores_fall_back_and_say_so(tmp_path: Path) -> None:
     assert all("p_alive=" in text for text in run.scores["top_reasons"])
     report = backtest_churn(con, AS_OF, H, recommendations=False)
     assert report.get("model").version.startswith("bgnbd-fallback")
+    assert report.model_method == "bgnbd-fallback"
     assert "classifier not trained" in report.format_table()
 
 

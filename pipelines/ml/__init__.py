@@ -1,0 +1,1 @@
+"""Dagster assets of the machine-learning models (churn score, recommendations, backtest)."""
