@@ -82,6 +82,10 @@ def _evaluate_churn(con, report: BacktestReport, test, y: np.ndarray) -> None:
         params = fit_bgnbd(test)
         bg, _ = score_bgnbd(params, test, horizon)
         report.churn.append(evaluate("bgnbd", _params_text(params), y, bg, bg))
+        report.notes.append(
+            "bgnbd scores P(no purchase in the horizon), not 1 - P(alive): P(alive) is 1 for "
+            "every one-time buyer, however long ago they bought, so it cannot rank churn"
+        )
     except BgNbdFitError as exc:
         report.notes.append(f"BG/NBD not evaluated: {exc}")
     recency = test["days_since_last_order"].to_numpy()
