@@ -42,12 +42,14 @@ def generate(customers: int, days: int, seed: int, end: datetime | None, out: Pa
     """Write a realistic demo store as landing files (JSON lines, gzipped, one file per day)."""
     from pipelines.generate.store import StoreSpec, generate_store
 
-    if customers < 1 or days < 1:
-        raise click.BadParameter("--customers and --days must be at least 1")
     out = out or default_landing()
     end_ts = (end or parse_as_of(None)).replace(tzinfo=UTC)
+    try:
+        spec = StoreSpec(customers=customers, days=days, seed=seed, end=end_ts)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     started = time.perf_counter()
-    summary = generate_store(StoreSpec(customers=customers, days=days, seed=seed, end=end_ts), out)
+    summary = generate_store(spec, out)
     elapsed = time.perf_counter() - started
     click.echo(
         f"Generated {summary.events:,} events for {summary.people:,} people "

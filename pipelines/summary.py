@@ -44,7 +44,8 @@ def format_table(headers: list[str], rows: list[tuple]) -> str:
 def ingest_summary(con: duckdb.DuckDBPyConnection, since: datetime) -> str:
     (files, loaded, dups, quarantined) = _rows(
         con,
-        """select count(*), coalesce(sum(loaded), 0), coalesce(sum(duplicates), 0),
+        """select count(*), coalesce(sum(loaded) filter (where kind = 'events'), 0),
+                  coalesce(sum(duplicates), 0),
                   coalesce(sum(quarantined), 0)
            from raw.load_manifest where _loaded_at >= ?""",
         [since],

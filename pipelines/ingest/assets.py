@@ -1,7 +1,5 @@
 """Ingest assets: landing files into the raw tables, and the sensor that notices new files."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 from pathlib import Path
