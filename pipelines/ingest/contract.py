@@ -129,65 +129,69 @@ def _lit(value: str) -> str:
 
 
 def _blank(expr: str) -> str:
-    return f"nullif(trim({expr}), '') is null"
+    # Trimming every value is costly; only values that start with a space can be all spaces.
+    return f"({expr} is null or {expr} = '' or (starts_with({expr}, ' ') and trim({expr}) = ''))"
 
 
 def _json_struct(fields: dict[str, str]) -> str:
     return _lit("{" + ",".join(f'"{k}":"{v}"' for k, v in fields.items()) + "}")
 
 
-def _property_checks() -> list[tuple[str, str]]:
-    """(reason, SQL condition) per property rule, events sharing a rule folded into one check."""
-    events_by_check: dict[tuple[str, str], list[str]] = {}
+def _property_checks(prop: Prop) -> list[tuple[str, str]]:
+    """(reason, SQL condition) pairs of one property rule, over the column `p.<name>`."""
+    value = f"p.{prop.name}"
+    checks = []
+    if prop.required:
+        checks.append((f"missing properties.{prop.name}", _blank(value)))
+    bad = []
+    if prop.kind is Kind.NUMBER:
+        bad.append(f"not coalesce(isfinite(try_cast({value} as double)), false)")
+        if prop.between:
+            low, high = prop.between
+            bad.append(f"try_cast({value} as double) not between {low} and {high}")
+    if prop.choices:
+        bad.append(f"{value} not in ({', '.join(map(_lit, prop.choices))})")
+    if bad:
+        checks.append(
+            (f"invalid properties.{prop.name}", f"{value} is not null and ({' or '.join(bad)})")
+        )
+    return checks
+
+
+def _event_rules_sql() -> str:
+    """A CASE on the event name giving the first property rule the line breaks, if any."""
+    branches = []
     for event, props in EVENT_RULES.items():
-        for prop in props:
-            value = f"p.{prop.name}"
-            if prop.required:
-                events_by_check.setdefault((f"missing properties.{prop.name}", _blank(value)), [])
-                events_by_check[(f"missing properties.{prop.name}", _blank(value))].append(event)
-            bad = []
-            if prop.kind is Kind.NUMBER:
-                bad.append(f"try_cast({value} as double) is null")
-                if prop.between:
-                    low, high = prop.between
-                    bad.append(f"try_cast({value} as double) not between {low} and {high}")
-            if prop.choices:
-                bad.append(f"{value} not in ({', '.join(map(_lit, prop.choices))})")
-            if bad:
-                check = f"{value} is not null and ({' or '.join(bad)})"
-                events_by_check.setdefault((f"invalid properties.{prop.name}", check), [])
-                events_by_check[(f"invalid properties.{prop.name}", check)].append(event)
-    return [
-        (reason, f"d.event in ({', '.join(map(_lit, events))}) and {check}")
-        for (reason, check), events in events_by_check.items()
-    ]
+        checks = [check for prop in props for check in _property_checks(prop)]
+        if checks:
+            inner = " ".join(f"when {cond} then {_lit(reason)}" for reason, cond in checks)
+            branches.append(f"when {_lit(event)} then case {inner} end")
+    return f"case event {' '.join(branches)} end"
 
 
-def _checks() -> list[tuple[str, str]]:
-    """Every line rule in the order it is tried; the first one broken is the reason."""
+def _envelope_checks() -> list[tuple[str, str]]:
+    """(reason, SQL condition) of the rules every message obeys, in the order they are tried."""
     types = ", ".join(map(_lit, SEGMENT_TYPES))
-    envelope = [
+    checks = [
         ("invalid json", "not is_json"),
         # Only lines with neither field are parsed again, to tell `{}` from `[1]`.
         (
             "not an object",
-            "case when coalesce(d.messageId, d.type) is null"
+            "case when coalesce(message_id, type) is null"
             " then json_type(line) <> 'OBJECT' else false end",
         ),
-        ("missing messageId", _blank("d.messageId")),
-        ("unknown type", f"d.type is null or d.type not in ({types})"),
-        ("missing event", f"d.type = 'track' and {_blank('d.event')}"),
-        ("missing identity", f"{_blank('d.anonymousId')} and {_blank('d.userId')}"),
-        ("missing timestamp", _blank("d.timestamp")),
+        ("missing messageId", _blank("message_id")),
+        ("unknown type", f"type is null or type not in ({types})"),
+        ("missing event", f"type = 'track' and {_blank('event')}"),
+        ("missing identity", f"{_blank('anonymous_id')} and {_blank('user_id')}"),
+        ("missing timestamp", _blank("timestamp_text")),
         ("invalid timestamp", "ts is null"),
-        ("timestamp without time zone", f"not regexp_matches(d.timestamp, {_lit(_TZ_PATTERN)})"),
+        ("timestamp without time zone", f"not regexp_matches(timestamp_text, {_lit(_TZ_PATTERN)})"),
     ]
     # Compactly re-serialised JSON starts with '{' exactly when it is an object.
-    objects = [
-        (f"invalid {f}", f"left(d.{f}, 1) <> '{{'") for f in ("properties", "traits", "context")
+    return checks + [
+        (f"invalid {f}", f"not starts_with({f}, '{{')") for f in ("properties", "traits", "context")
     ]
-    tracked = [(r, f"d.type = 'track' and {c}") for r, c in _property_checks()]
-    return envelope + objects + tracked
 
 
 def property_names() -> list[str]:
@@ -201,7 +205,7 @@ def validation_sql(lines: str) -> str:
     `reason` is null for a line that honours the contract, else the first rule it breaks.
     """
     props = _json_struct(dict.fromkeys(property_names(), "VARCHAR"))
-    reason = "\n".join(f"        when {cond} then {_lit(r)}" for r, cond in _checks())
+    envelope = "\n".join(f"        when {c} then {_lit(r)}" for r, c in _envelope_checks())
     return f"""
 with parsed as (
     select file_idx, line_number, line, json_valid(line) as is_json
@@ -210,8 +214,11 @@ with parsed as (
     select *,
         case when is_json then json_transform(line, {_json_struct(ENVELOPE)}) end as d
     from parsed
-), checked as (
-    select *,
+), fields as (
+    select file_idx, line_number, line, is_json,
+        d.messageId as message_id, d.type as type, d.event as event,
+        d.anonymousId as anonymous_id, d.userId as user_id, d.timestamp as timestamp_text,
+        d.properties as properties, d.traits as traits, d.context as context,
         json_transform(d.properties, {props}) as p,
         try_cast(d.timestamp as timestamptz) as ts
     from typed
@@ -219,11 +226,10 @@ with parsed as (
 select
     file_idx, line_number, line,
     case
-{reason}
+{envelope}
+        when type = 'track' then {_event_rules_sql()}
     end as reason,
-    d.messageId as message_id, d.type as type, d.event as event,
-    d.anonymousId as anonymous_id, d.userId as user_id,
-    make_timestamp(epoch_us(ts)) as timestamp,
-    d.properties as properties, d.traits as traits, d.context as context
-from checked
+    message_id, type, event, anonymous_id, user_id, make_timestamp(epoch_us(ts)) as timestamp,
+    properties, traits, context
+from fields
 """

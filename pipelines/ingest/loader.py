@@ -8,7 +8,9 @@ and loses nothing: a re-run skips exactly the files whose (path, sha256) the man
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,9 @@ from pipelines.ingest.landing import (
 )
 from pipelines.ingest.schema import ensure_raw_schema
 from pipelines.ingest.writer import BatchResult, PendingFile, write_batch
+
+# Files read ahead of the batch being written: enough to hide reading, small for memory.
+READ_AHEAD_FILES = 4
 
 
 @dataclass
@@ -57,7 +62,12 @@ class IngestSummary:
         self.reasons = dict(Counter(self.reasons) + batch.reasons)
 
 
-def _read(file: LandingFile, data: bytes, sha256: str) -> PendingFile:
+def _read(file: LandingFile, known: set[tuple[str, str]]) -> PendingFile | None:
+    """Read and parse one file; None when the manifest already holds these very bytes."""
+    data = file.path.read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    if (file.source_file, sha256) in known:
+        return None
     pending = PendingFile(file.source_file, sha256, file.kind)
     try:
         if file.kind is FileKind.EVENTS:
@@ -69,6 +79,27 @@ def _read(file: LandingFile, data: bytes, sha256: str) -> PendingFile:
     except FileRejected as exc:
         pending.rejected = exc.reason
     return pending
+
+
+def _read_ahead(
+    files: list[LandingFile], known: set[tuple[str, str]]
+) -> Iterator[PendingFile | None]:
+    """`_read` of each file, done on a worker thread a few files ahead of the caller.
+
+    Reading and parsing (polars, hashlib) release the GIL, so the next files are read while
+    DuckDB validates and writes the current batch.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-read")
+    ahead: deque[Future[PendingFile | None]] = deque()
+    try:
+        for file in files:
+            ahead.append(pool.submit(_read, file, known))
+            if len(ahead) > READ_AHEAD_FILES:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _utc_naive(moment: datetime | None) -> datetime:
@@ -90,15 +121,13 @@ def ingest_connection(
     known = set(con.execute("select source_file, sha256 from raw.load_manifest").fetchall())
     summary = IngestSummary()
     batch: list[PendingFile] = []
-    for file in scan_landing(Path(landing_dir)):
-        summary.files_seen += 1
-        data = file.path.read_bytes()
-        sha256 = hashlib.sha256(data).hexdigest()
-        if (file.source_file, sha256) in known:
+    files = scan_landing(Path(landing_dir))
+    summary.files_seen = len(files)
+    for pending in _read_ahead(files, known):
+        if pending is None:
             summary.files_skipped += 1
             continue
-        batch.append(_read(file, data, sha256))
-        del data
+        batch.append(pending)
         if sum(f.size for f in batch) >= batch_lines:
             summary.add(write_batch(con, batch, stamp))
             batch = []
