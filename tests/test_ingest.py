@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import polars as pl
 import pytest
 
 from pipelines.ingest import writer
+from pipelines.ingest.contract import REASONS, line_reasons
 from pipelines.ingest.landing import safe_detail
 from pipelines.ingest.loader import IngestSummary, ingest_landing
 
@@ -103,6 +106,7 @@ BAD_LINES: list[tuple[dict | str, str]] = [
     ("{not json", "invalid json"),
     ("[1, 2]", "not an object"),
     ("{}", "missing messageId"),
+    (msg("  "), "missing messageId"),
     (msg("b1", type="alias"), "unknown type"),
     (msg("b2", event=None), "missing event"),
     (msg("b3", anonymousId=None, userId=""), "missing identity"),
@@ -113,6 +117,10 @@ BAD_LINES: list[tuple[dict | str, str]] = [
     (msg("b8", event="Order Completed", properties={"revenue": 5}), "missing properties.order_id"),
     (
         msg("b9", event="Order Completed", properties={"order_id": "o", "revenue": "lots"}),
+        "invalid properties.revenue",
+    ),
+    (
+        msg("b9n", event="Checkout Started", properties={"cart_id": "k", "revenue": "NaN"}),
         "invalid properties.revenue",
     ),
     (msg("b10", properties={"category": "Shoes"}), "missing properties.product_id"),
@@ -148,6 +156,7 @@ def test_each_bad_line_is_quarantined_with_its_reason_and_good_lines_still_load(
         msg("g3", event="Some Custom Event", properties={}),
         msg("g4", event="Order Completed", properties={"order_id": "o", "revenue": "12.50"}),
         msg("g5", event="Email Bounced", properties={}),
+        msg("g6", event="Product Reviewed", properties={"product_id": "p", "rating": "4"}),
     ]
     records = [bad for bad, _ in BAD_LINES] + ["", "   "] + good
     write(tmp_path / "landing/mixed.jsonl", records)
@@ -156,7 +165,7 @@ def test_each_bad_line_is_quarantined_with_its_reason_and_good_lines_still_load(
     assert quarantine(tmp_path) == expected
     assert summary.events_loaded == len(good)
     assert summary.quarantined_lines == len(BAD_LINES) and summary.quarantined_files == 0
-    assert summary.reasons == {reason: 1 for _, reason in BAD_LINES}
+    assert summary.reasons == Counter(reason for _, reason in BAD_LINES)
     raw = rows(tmp_path, "select raw_line from raw.quarantine where line_number = 1")
     assert raw == [("{not json",)]
     manifest = rows(tmp_path, "select lines, loaded, quarantined, status from raw.load_manifest")
@@ -344,3 +353,9 @@ def test_parquet_with_snake_case_columns_and_naive_timestamps(tmp_path: Path) ->
         ("q.parquet", 1): "timestamp without time zone",
     }
     assert rows(tmp_path, "select context->>'$.timezone' from raw.events") == [("Europe/Paris",)]
+
+
+def test_every_reason_a_line_can_get_is_documented() -> None:
+    for reason in line_reasons():
+        assert re.sub(r"properties\.\w+$", "properties.<name>", reason) in REASONS
+    assert {reason for _, reason in BAD_LINES} <= set(line_reasons())

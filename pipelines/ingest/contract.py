@@ -1,7 +1,7 @@
 """The event contract: quarantine reasons and the declarative per-event property rules.
 
-The rules are compiled into one DuckDB query (`validation_sql`) that parses each line once and
-names the first rule it breaks, so validation is vectorised and never loops over lines in Python.
+The rules are compiled into one DuckDB query (`validation_sql`) that parses each line with
+DuckDB's JSON functions and names the first rule it breaks: vectorised, no Python loop per line.
 """
 
 from __future__ import annotations
@@ -192,6 +192,13 @@ def _envelope_checks() -> list[tuple[str, str]]:
     return checks + [
         (f"invalid {f}", f"not starts_with({f}, '{{')") for f in ("properties", "traits", "context")
     ]
+
+
+def line_reasons() -> list[str]:
+    """Every reason a line of an events file can be quarantined for."""
+    checks = _envelope_checks()
+    checks += [c for props in EVENT_RULES.values() for p in props for c in _property_checks(p)]
+    return list(dict.fromkeys(reason for reason, _ in checks))
 
 
 def property_names() -> list[str]:

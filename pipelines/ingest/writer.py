@@ -117,23 +117,26 @@ def _stage_events(con: duckdb.DuckDBPyConnection, files: list[PendingFile]) -> d
 
 
 def _counts(file: PendingFile, stats: tuple | None) -> tuple[int, int, int, int]:
-    """Manifest counts of one file; marks an events file without any JSON object rejected."""
+    """Manifest lines, loaded, duplicates and quarantined of one file."""
     if file.catalogue is not None:
         return (file.size, file.catalogue.good.height, 0, file.catalogue.bad.height)
     if stats is None:
         return (0, 0, 0, 0)
-    lines, quarantined, has_object, duplicates = stats
-    if not has_object:
-        file.rejected = "not json lines"
+    lines, quarantined, _, duplicates = stats
+    if file.rejected:
         return (lines, 0, 0, lines)
     return (lines, lines - quarantined - duplicates, duplicates, quarantined)
 
 
 def _manifest(files: list[PendingFile], stats: dict[int, tuple]) -> pl.DataFrame:
-    rows = []
-    for i, f in enumerate(files):
-        counts = _counts(f, stats.get(i))
-        rows.append((i, f.source_file, f.sha256, f.kind.value, *counts, f.rejected))
+    """One manifest row per file; an events file without a single JSON object is rejected."""
+    for i, (_, _, has_object, _) in stats.items():
+        if not has_object:
+            files[i].rejected = "not json lines"
+    rows = [
+        (i, f.source_file, f.sha256, f.kind.value, *_counts(f, stats.get(i)), f.rejected)
+        for i, f in enumerate(files)
+    ]
     schema = ["file_idx", "source_file", "sha256", "kind", *MANIFEST_COUNTS, "rejected"]
     frame = pl.DataFrame(rows, schema=schema, orient="row")
     return frame.with_columns(
