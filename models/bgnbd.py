@@ -90,11 +90,9 @@ def p_alive(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) 
 def prob_no_purchase(
     params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, t: float
 ) -> np.ndarray:
-    """P(no purchase in (T, T + t] | x, t_x, T): the BG/NBD churn probability for horizon t.
-
-    A customer alive at T has rate posterior Gamma(r + x, alpha + T) and cannot drop out before
-    their next purchase, so P(no purchase | alive) = ((alpha + T) / (alpha + T + t))^(r + x).
-    """
+    """P(no purchase in (T, T + t] | x, t_x, T): the BG/NBD churn probability for horizon t."""
+    # Alive at T, the rate's posterior is Gamma(r + x, alpha + T) and nobody drops out before
+    # their next purchase, so P(no purchase | alive) = ((alpha + T) / (alpha + T + t))^(r + x).
     r, alpha, _, _ = params.as_array()
     x, T = np.asarray(x, dtype=float), np.asarray(T, dtype=float)
     quiet_if_alive = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))

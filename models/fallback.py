@@ -43,12 +43,10 @@ def score_bgnbd(
 
 
 def recency_heuristic(feats: pl.DataFrame, horizon_days: int) -> tuple[np.ndarray, list[str]]:
-    """A rule of thumb when nothing can be fitted: late against one's own rhythm means churn.
-
-    The expected gap is the customer's average gap, else the store's median gap, else the
-    horizon. A customer overdue by k gaps is alive with probability exp(-k); if alive they buy
-    in the horizon with probability 1 - exp(-horizon / gap).
-    """
+    """A rule of thumb when nothing can be fitted: late against one's own rhythm means churn."""
+    # The expected gap is the customer's average gap, else the store's median gap, else the
+    # horizon. Overdue by k gaps means alive with probability exp(-k); alive, they buy in the
+    # horizon with probability 1 - exp(-horizon / gap).
     recency = feats["days_since_last_order"].to_numpy()
     own_gap = feats["avg_gap_days"].to_numpy()
     store_gap = np.nanmedian(own_gap) if np.isfinite(own_gap).any() else float(horizon_days)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from models.artifacts import ArtifactError
 from models.backtest import backtest_churn
 from models.backtest_report import write_backtest
-from models.churn import train_and_score
+from models.churn import train_and_score, write_scores
 from models.features import FEATURES, features_at, labelled_features
 
 AS_OF = datetime(2026, 6, 1)
@@ -40,11 +41,9 @@ def _when(flag: np.ndarray, days: np.ndarray, start: datetime) -> list[datetime 
 
 
 def simulate_store(con: duckdb.DuckDBPyConnection, n: int, seed: int, days: int = 540) -> None:
-    """Buyers with their own rhythm and lifetime; while alive they also browse and open emails.
-
-    The signal a good model can use beyond recency: the customer's rhythm (a 60-day silence is
-    normal for some, alarming for others) and recent site visits (only the living browse much).
-    """
+    """Buyers with their own rhythm and lifetime; while alive they also browse and open emails."""
+    # The signal a good model can use beyond recency: the customer's rhythm (a 60-day silence is
+    # normal for some, alarming for others) and recent site visits (only the living browse much).
     rng = np.random.default_rng(seed)
     first = rng.uniform(0, days - 5, n)
     rate = 1.0 / np.exp(rng.normal(np.log(45), 0.7, n))
@@ -208,8 +207,8 @@ def test_train_and_score_writes_explained_scores_idempotently(con, tmp_path: Pat
     assert all(pattern.match(text) for text in run.scores["top_reasons"])
     lapsed = run.scores.sort("churn_score").row(-1, named=True)
     assert lapsed["churn_score"] > 0.9 and "(+" in lapsed["top_reasons"]
-    train_and_score(con, AS_OF, H, artifacts_dir=tmp_path)
-    train_and_score(con, AS_OF - timedelta(days=7), H, artifacts_dir=tmp_path)
+    write_scores(con, run)
+    write_scores(con, dataclasses.replace(run, as_of=AS_OF - timedelta(days=7)))
     counts = dict(con.execute("select as_of, count(*) from ml.churn_scores group by 1").fetchall())
     assert counts[AS_OF] == len(run.scores) and len(counts) == 2
     scored = con.execute(
@@ -290,7 +289,8 @@ def generated_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = Path(__file__).resolve().parent.parent / "dbt_project"
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "run", "--quiet",
-         "--project-dir", str(project), "--profiles-dir", str(project),
+         "--project-dir", str(project), "--profiles-dir", str(project), "--select",
+         "+orders +order_lines +int_events_stitched +products +int_customers_profiled",
          "--vars", f"{{as_of: '{GENERATED_AS_OF.isoformat()}'}}"],
         env={**os.environ, "JOURNEY_DB": str(db)}, capture_output=True, text=True, check=False,
     )  # fmt: skip
