@@ -8,7 +8,8 @@
         {%- set ts = run_started_at.astimezone(modules.pytz.utc).replace(tzinfo=none) -%}
     {%- else -%}
         {%- set text = (raw.isoformat() if raw is not string else raw) | trim -%}
-        {%- set pattern = '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$' -%}
+        {#- Jinja unescapes string literals, hence the doubled backslashes. -#}
+        {%- set pattern = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?)?(Z|[+-]\\d{2}:?\\d{2})?$' -%}
         {%- if not modules.re.match(pattern, text) -%}
             {{ exceptions.raise_compiler_error(
                 "var 'as_of' must be an ISO 8601 timestamp such as 2026-11-30T00:00:00Z, got '"
