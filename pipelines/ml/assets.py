@@ -50,7 +50,9 @@ def churn_scores(
             "model_version": run.model_version,
             "method": run.method,
             "fallback": run.fallback,
-            "artifact_path": dg.MetadataValue.path(str(run.artifact_path or "none")),
+            "artifact_path": dg.MetadataValue.path(str(run.artifact_path))
+            if run.artifact_path
+            else dg.MetadataValue.text("none (recency heuristic)"),
             "trained_as_of": str(run.trained_as_of or "n/a"),
             "as_of": str(as_of),
             "horizon_days": run.horizon_days,
