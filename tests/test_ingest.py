@@ -181,6 +181,7 @@ def test_unreadable_files_are_quarantined_whole_and_the_run_goes_on(tmp_path: Pa
     (land / "d_binary.jsonl").write_bytes(bytes(range(256)) * 4)
     (land / "e_bad.parquet").write_bytes(b"PAR1 nope")
     (land / "f_notes.txt").write_text("hello")
+    (land / "catalogue-old.parquet").write_bytes(b"not parquet")
     write(land / "z_good.jsonl", [msg("m1")])
     summary = ingest(tmp_path)
     q = quarantine(tmp_path)
@@ -190,11 +191,12 @@ def test_unreadable_files_are_quarantined_whole_and_the_run_goes_on(tmp_path: Pa
     assert q[("d_binary.jsonl", None)] == "not json lines"
     assert q[("e_bad.parquet", None)].startswith("unreadable parquet: ")
     assert q[("f_notes.txt", None)] == "unsupported file type"
-    assert len(q) == 6 and summary.quarantined_files == 6
-    assert (summary.files_seen, summary.files_loaded, summary.events_loaded) == (7, 1, 1)
+    assert q[("catalogue-old.parquet", None)].startswith("unreadable catalogue: ")
+    assert len(q) == 7 and summary.quarantined_files == 7
+    assert (summary.files_seen, summary.files_loaded, summary.events_loaded) == (8, 1, 1)
     statuses = dict(rows(tmp_path, "select source_file, status from raw.load_manifest"))
     assert statuses["z_good.jsonl"] == "loaded" and statuses["a_junk.jsonl.gz"] == "quarantined"
-    assert ingest(tmp_path).files_skipped == 7
+    assert ingest(tmp_path).files_skipped == 8
 
 
 def test_hidden_underscore_and_in_progress_files_are_ignored(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ def _read(data: bytes, name: str) -> tuple[pl.DataFrame, int]:
         if name.lower().endswith(".parquet"):
             frame, first_line = pl.read_parquet(data), 1
         else:
-            frame, first_line = pl.read_csv(data, infer_schema=False), 2  # line 1 is the header
+            frame = pl.read_csv(data, infer_schema=False, encoding="utf8-lossy")
+            first_line = 2  # line 1 is the header
     except Exception as exc:  # polars raises several kinds for a damaged file
         raise FileRejected(f"unreadable catalogue: {safe_detail(exc)}") from exc
     frame = frame.rename(lambda c: c.strip().lower())
