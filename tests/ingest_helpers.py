@@ -32,26 +32,31 @@ def msg(message_id: str, **fields: object) -> dict:
 
 
 def text(records: list[dict | str]) -> bytes:
+    """JSON lines of `records`; strings are written as they are (for malformed lines)."""
     return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records).encode()
 
 
 def write(path: Path, records: list[dict | str], gz: bool = False) -> Path:
+    """Write `records` as a JSON-lines file, gzipped if asked."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gzip.compress(text(records)) if gz else text(records))
     return path
 
 
 def ingest(tmp_path: Path, **kwargs: object) -> IngestSummary:
+    """Ingest `tmp_path/landing` into `tmp_path/w.duckdb` at a fixed load time."""
     return ingest_landing(
         tmp_path / "w.duckdb", tmp_path / "landing", loaded_at=LOADED_AT, **kwargs
     )
 
 
 def rows(tmp_path: Path, sql: str) -> list[tuple]:
+    """Result of `sql` on the test warehouse, opened read-only as dbt would after ingest."""
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
 def quarantine(tmp_path: Path) -> dict[tuple[str, int | None], str]:
+    """Quarantine reasons by (source_file, line_number)."""
     found = rows(tmp_path, "select source_file, line_number, reason from raw.quarantine")
     return {(f, n): r for f, n, r in found}
