@@ -125,6 +125,7 @@ _TZ_PATTERN = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
 
 
 def _lit(value: str) -> str:
+    """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -134,6 +135,7 @@ def _blank(expr: str) -> str:
 
 
 def _json_struct(fields: dict[str, str]) -> str:
+    """The structure argument of DuckDB's json_transform, as a SQL literal."""
     return _lit("{" + ",".join(f'"{k}":"{v}"' for k, v in fields.items()) + "}")
 
 

@@ -56,7 +56,7 @@ class LandingFile:
 
 
 def _ignored(relative: Path) -> bool:
-    # Hidden files and folders, `_SUCCESS`/`_temporary` markers and writers still in progress.
+    """Hidden files and folders, `_SUCCESS`/`_temporary` markers, writers still in progress."""
     name = relative.name
     return any(part.startswith((".", "_")) for part in relative.parts) or name.endswith(
         (".tmp", ".part")
@@ -99,6 +99,7 @@ def _numbered(lines: pl.DataFrame) -> pl.DataFrame:
 
 
 def _text_lines(data: bytes, gzipped: bool) -> pl.DataFrame:
+    """The lines of a (possibly gzipped) text file; polars decompresses gzip itself."""
     if gzipped and not data.startswith(GZIP_MAGIC):
         raise FileRejected("corrupt gzip")
     try:

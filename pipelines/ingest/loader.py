@@ -103,6 +103,7 @@ def _read_ahead(
 
 
 def _utc_naive(moment: datetime | None) -> datetime:
+    """`moment` (now by default) as naive UTC; a naive `moment` is taken to be UTC already."""
     if moment is None:
         return datetime.now(UTC).replace(tzinfo=None)
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment

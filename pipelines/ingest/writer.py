@@ -162,6 +162,7 @@ def _other_quarantine(files: list[PendingFile]) -> pl.DataFrame:
 
 
 def _catalogue_rows(files: list[PendingFile]) -> pl.DataFrame | None:
+    """The good catalogue rows of the batch, tagged with their file."""
     frames = [
         f.catalogue.good.with_columns(file_idx=pl.lit(i, pl.Int32))
         for i, f in enumerate(files)
@@ -173,6 +174,7 @@ def _catalogue_rows(files: list[PendingFile]) -> pl.DataFrame | None:
 def _write(
     con: duckdb.DuckDBPyConnection, files: list[PendingFile], loaded_at: datetime
 ) -> BatchResult:
+    """Every insert of one batch, inside the caller's transaction."""
     stats = _stage_events(con, files)
     manifest = _manifest(files, stats)
     params = {"loaded_at": loaded_at}
