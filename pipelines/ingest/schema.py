@@ -93,6 +93,40 @@ create table if not exists journeys.sent_messages (
     channel         varchar not null,   -- email | sms | push | messenger | *_audience
     sent_at         timestamp not null  -- UTC
 );
+
+-- Every message the journey engine planned, upserted by message_id on each run (see
+-- pipelines/journeys/planner.py for the statuses). Timestamps are the run's as_of, not the
+-- wall clock, so that replaying a run gives the same rows.
+create table if not exists journeys.messages (
+    message_id      varchar primary key,
+    customer_id     varchar not null,
+    flow            varchar not null,
+    step            varchar not null,
+    channel         varchar,            -- null when no channel is available
+    trigger         varchar not null,
+    trigger_id      varchar not null,
+    triggered_at    timestamp not null,
+    due_at          timestamp not null,
+    send_at         timestamp,
+    status          varchar not null,
+    reason          varchar,
+    context         varchar,            -- JSON: order, cart, products, categories, incentive
+    sent_at         timestamp,
+    dropped_at      timestamp,
+    quiet_held      boolean not null,   -- was held by quiet hours at some run
+    capped          boolean not null,   -- was deferred or dropped by a frequency cap
+    priority        integer not null,
+    transactional   boolean not null,
+    planned_at      timestamp not null,
+    updated_at      timestamp not null
+);
+
+-- The public contract (PRODUCT.md): planned and sent messages.
+create or replace view main.journey_messages as
+select
+    message_id, customer_id, flow, step, channel, due_at, status, reason,
+    trigger, trigger_id, triggered_at, send_at, sent_at, context, planned_at, updated_at
+from journeys.messages;
 """
 
 
