@@ -117,3 +117,29 @@ def demo(customers: int, days: int) -> None:
     else:
         click.echo(f"Demo store already in {landing}; delete {data_dir()} to start over.")
     _run(landing, default_db(), None)
+
+
+@main.command("backtest-churn")
+@click.option("--db", type=click.Path(path_type=Path), default=None, help="DuckDB file.")
+@click.option("--as-of", "as_of", type=AS_OF, default=None, help="End of the held-out period.")
+@click.option("--horizon", default=90, show_default=True, help="Churn horizon in days.")
+def backtest_churn(db: Path | None, as_of: datetime | None, horizon: int) -> None:
+    """Compare the churn model with BG/NBD and recency on a held-out period."""
+    import duckdb
+
+    from models.backtest import backtest_churn as run_backtest
+    from models.backtest_report import render_backtest
+
+    db = db or default_db()
+    if not db.exists():
+        click.echo(
+            f"journey backtest-churn failed: {db} does not exist; run `journey run`", err=True
+        )
+        sys.exit(1)
+    with duckdb.connect(str(db), read_only=True) as con:
+        try:
+            report = run_backtest(con, as_of or parse_as_of(None), horizon)
+        except duckdb.CatalogException as exc:
+            click.echo(f"journey backtest-churn failed: {exc}; run `journey run` first", err=True)
+            sys.exit(1)
+    click.echo(render_backtest(report))

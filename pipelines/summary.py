@@ -86,6 +86,40 @@ def segment_summary(con: duckdb.DuckDBPyConnection) -> str:
     return "Customers per segment:\n" + format_table(["segment", "customers"], rows)
 
 
+def churn_summary(con: duckdb.DuckDBPyConnection) -> str:
+    scored = _rows(
+        con,
+        """select model_version, count(*)::bigint, round(avg(churn_score), 3)
+           from ml.churn_scores where as_of = (select max(as_of) from ml.churn_scores)
+           group by 1""",
+    )
+    out = [
+        f"Churn scores: {n:,} buyers scored by {version} (mean score {mean})"
+        for version, n, mean in scored
+    ] or ["Churn scores: none (no buyers yet)."]
+    backtest = _rows(
+        con,
+        """select model, round(roc_auc, 3), round(average_precision, 3), round(brier, 3),
+                  n::bigint, positives::bigint
+           from ml.churn_backtest where as_of = (select max(as_of) from ml.churn_backtest)
+           order by case model when 'model' then 1 when 'bgnbd' then 2 else 3 end""",
+    )
+    if backtest:
+        out.append("Churn backtest on the held-out period (journey backtest-churn for more):")
+        out.append(
+            format_table(["score", "ROC AUC", "avg precision", "Brier", "n", "churned"], backtest)
+        )
+    recs = _rows(
+        con,
+        """select method, k, round(hit_rate, 3), n_customers::bigint from ml.recommendation_eval
+           where as_of = (select max(as_of) from ml.recommendation_eval) order by method desc""",
+    )
+    if recs:
+        out.append("Recommendations, hit rate on the held-out period:")
+        out.append(format_table(["method", "k", "hit rate", "customers"], recs))
+    return "\n".join(out)
+
+
 def summarize(db_path: Path, since: datetime, ingest_only: bool = False) -> str:
     """Everything the run produced that exists in this warehouse, as plain text."""
     con = duckdb.connect(str(db_path), read_only=True)
@@ -97,6 +131,8 @@ def summarize(db_path: Path, since: datetime, ingest_only: bool = False) -> str:
             parts.append(stage_summary(con))
         if _table_exists(con, "main", "segment_memberships"):
             parts.append(segment_summary(con))
+        if _table_exists(con, "ml", "churn_backtest"):
+            parts.append(churn_summary(con))
         return "\n\n".join(parts)
     finally:
         con.close()
