@@ -45,6 +45,17 @@ def _text(values: np.ndarray) -> pl.Series:
     return pl.Series(values).cast(pl.String)
 
 
+@dataclass(frozen=True)
+class _Carts:
+    """Per session (null where no cart): cart id member, subtotal and the products tail."""
+
+    cart_id: pl.Series  # `"cart_id":"k-<n>"`
+    subtotal: np.ndarray
+    tail: pl.Series  # `,"currency":..,"products":[..]}`
+    line_session: np.ndarray  # lines left in the cart, in session order
+    line_product: np.ndarray
+
+
 def emit_carts(
     rng: np.random.Generator,
     log: EventLog,
@@ -60,23 +71,17 @@ def emit_carts(
     product = outcome.add_product
     qty = rng.choice(np.arange(1, 4), size=len(product), p=QUANTITY_SHARE)
     fields = product_fields(catalogue).gather(product)
-    item = fields + ',"quantity":' + _text(qty)
-    name = ',"name":"' + catalogue.name.gather(product) + '",'
-    added = (
-        "{" + cart_id.gather(adds.session) + "," + fields + name + '"quantity":' + _text(qty) + "}"
-    )
+    quantity = ',"quantity":' + _text(qty) + "}"
+    name = ',"name":"' + catalogue.name.gather(product) + '"'
+    added = "{" + cart_id.gather(adds.session) + "," + fields + name + quantity
     log.add(K.PRODUCT_ADDED, adds.ts, person[adds.session], added, browser=True)
     last = np.full(n, -1)
     ends = np.flatnonzero(group_ends(adds.session))
     last[adds.session[ends]] = ends
     removed = last[outcome.removes.session]  # the removal takes out the last product carted
-    log.add(
-        K.PRODUCT_REMOVED,
-        outcome.removes.ts,
-        person[outcome.removes.session],
-        added.gather(removed),
-        browser=True,
-    )
+    removes = outcome.removes
+    log.add(K.PRODUCT_REMOVED, removes.ts, person[removes.session], added.gather(removed),
+            browser=True)  # fmt: skip
     pages = outcome.cart_pages
     body = page_bodies().gather(np.full(len(pages.ts), CART_PAGE_BODY))
     log.add(K.PAGE_CART, pages.ts, person[pages.session], body, browser=True)
@@ -84,28 +89,32 @@ def emit_carts(
     kept = np.ones(len(product), dtype=bool)
     kept[removed] = False
     line_session = adds.session[kept]
-    subtotal = np.round(
-        np.bincount(line_session, weights=(catalogue.price[product] * qty)[kept], minlength=n), 2
-    )
+    amount = (catalogue.price[product] * qty)[kept]
+    subtotal = np.round(np.bincount(line_session, weights=amount, minlength=n), 2)
+    items = "{" + (fields + quantity).filter(pl.Series(kept))
     grouped = (
-        pl.DataFrame({"s": line_session, "item": "{" + item.filter(pl.Series(kept)) + "}"})
+        pl.DataFrame({"s": line_session, "item": items})
         .group_by("s", maintain_order=True)
         .agg(pl.col("item").str.join(","))
     )
-    items = pl.repeat(None, n, dtype=pl.String, eager=True)
-    items.scatter(grouped["s"].to_numpy(), grouped["item"])
-    tail = ',"currency":"' + CURRENCY + '","products":[' + items + "]}"
+    products = pl.repeat(None, n, dtype=pl.String, eager=True)
+    products.scatter(grouped["s"].to_numpy(), grouped["item"])
+    tail = ',"currency":"' + CURRENCY + '","products":[' + products + "]}"
     ck = outcome.checkouts.session
     started = "{" + cart_id.gather(ck) + ',"revenue":' + _text(subtotal[ck]) + tail.gather(ck)
     log.add(K.CHECKOUT_STARTED, outcome.checkouts.ts, person[ck], started, browser=True)
-    return _orders(
-        rng, log, plan, outcome, incentive, cart_id, subtotal, tail, line_session, product[kept]
-    )
+    lines = _Carts(cart_id, subtotal, tail, line_session, product[kept])
+    return _orders(rng, log, plan, outcome, incentive, lines)
 
 
 def _orders(
-    rng, log, plan, outcome, incentive, cart_id, subtotal, tail, line_session, line_product
-):
+    rng: np.random.Generator,
+    log: EventLog,
+    plan: Plan,
+    outcome: Outcome,
+    incentive: np.ndarray,
+    carts: _Carts,
+) -> Orders:
     """Order Completed with the welcome incentive on first orders and some promotion codes."""
     od, ts = outcome.orders.session, outcome.orders.ts
     number = _numbers(len(plan.person), od, ts)[od]
@@ -118,8 +127,8 @@ def _orders(
     rate = np.where(
         welcome, WELCOME[1], np.where(promo, np.array([p[1] for p in PROMOS])[which], 0.0)
     )
-    discount = np.round(subtotal[od] * rate, 2)
-    revenue = np.round(subtotal[od] - discount, 2)
+    discount = np.round(carts.subtotal[od] * rate, 2)
+    revenue = np.round(carts.subtotal[od] - discount, 2)
     codes = pl.Series([f'"{c}"' for c, _ in PROMOS]).gather(which)
     coupon = pl.select(
         pl.when(pl.lit(welcome))
@@ -130,28 +139,20 @@ def _orders(
         .then(pl.lit(codes))
         .otherwise(pl.lit("null"))
     ).to_series()
+    money = ',"revenue":' + _text(revenue) + ',"discount":' + _text(discount)
+    order_id = '{"order_id":"o-' + _text(number) + '",'
     body = (
-        '{"order_id":"o-'
-        + _text(number)
-        + '",'
-        + cart_id.gather(od)
-        + ',"revenue":'
-        + _text(revenue)
-        + ',"discount":'
-        + _text(discount)
-        + ',"coupon":'
-        + coupon
-        + tail.gather(od)
+        order_id + carts.cart_id.gather(od) + money + ',"coupon":' + coupon + carts.tail.gather(od)
     )
     log.add(K.ORDER_COMPLETED, ts, plan.person[od], body, browser=True)
     index = np.full(len(plan.person), -1)
     index[od] = np.arange(len(od))
-    line_order = index[line_session]
+    line_order = index[carts.line_session]
     return Orders(
         person=plan.person[od],
         ts=ts,
         number=number,
         revenue=revenue,
         line_order=line_order[line_order >= 0],
-        line_product=line_product[line_order >= 0],
+        line_product=carts.line_product[line_order >= 0],
     )

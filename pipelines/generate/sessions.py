@@ -21,7 +21,9 @@ from pipelines.generate.visits import BOUNCE, BROWSE, CART, CHECKOUT, ORDER, Pla
 
 PAGE_SHARE = 0.3  # of browse steps after the landing page, pages rather than product views
 FAVOURITE_SHARE = 0.65  # of product views and category pages, in the favourite category
-EXTRA_STEPS = {BOUNCE: 0.0, BROWSE: 3.5}  # mean browse steps beyond the minimum (carts: 1.5)
+# Mean browse steps beyond the minimum, per session kind (carting sessions: CART_EXTRA_STEPS).
+EXTRA_STEPS = {BOUNCE: 0.0, BROWSE: 4.5}
+CART_EXTRA_STEPS = 2.0
 EXTRA_ADDS = 0.5  # mean products carted beyond the first
 MAX_ADDS = 5
 REMOVE_SHARE = 0.14
@@ -48,11 +50,12 @@ class Shape:
 
 
 def _shape(rng: np.random.Generator, plan: Plan, signups: Signups) -> Shape:
+    """How many rows of each part every session has, by its kind; where the sign-up goes."""
     n, kind = len(plan.kind), plan.kind
     carts = kind >= CART
     adds = np.where(carts, 1 + np.minimum(rng.poisson(EXTRA_ADDS, n), MAX_ADDS - 1), 0)
     extra = rng.poisson(
-        np.select([kind == BOUNCE, kind == BROWSE], list(EXTRA_STEPS.values()), 1.5)
+        np.select([kind == BOUNCE, kind == BROWSE], list(EXTRA_STEPS.values()), CART_EXTRA_STEPS)
     )
     steps = np.where(kind == BOUNCE, 1, np.where(kind == BROWSE, 2 + extra, 1 + adds + extra))
     remove = carts & (rng.random(n) < REMOVE_SHARE) & ((kind == CART) | (adds >= 2))
@@ -71,6 +74,7 @@ def _shape(rng: np.random.Generator, plan: Plan, signups: Signups) -> Shape:
 
 
 def _gaps(rng: np.random.Generator, n: int, base: int, mean: float) -> np.ndarray:
+    """Seconds between two events of a session: never near the 30-minute session timeout."""
     return np.minimum(base + rng.exponential(mean, n), 900).astype(np.int64)
 
 
@@ -192,11 +196,10 @@ def run_sessions(
     fav = favourite[plan.person[browse.session]]
     page_kind, page_body = _page_choice(rng, (browse.rank == 0)[is_page], fav[is_page])
     views = ~is_page
-    product = np.where(
-        candidate[views],
-        catalogue.carts.draw_mixed(rng, fav[views], FAVOURITE_SHARE),
-        catalogue.views.draw_mixed(rng, fav[views], FAVOURITE_SHARE),
-    )
+    carted = candidate[views]
+    product = np.empty(len(carted), dtype=np.int64)
+    product[carted] = catalogue.carts.draw_mixed(rng, fav[views][carted], FAVOURITE_SHARE)
+    product[~carted] = catalogue.views.draw_mixed(rng, fav[views][~carted], FAVOURITE_SHARE)
     view_bodies = "{" + product_fields(catalogue) + ',"name":"' + catalogue.name + '"}'
     person = plan.person[browse.session]
     chunks = [
@@ -209,7 +212,7 @@ def run_sessions(
         identify_ts=ts[2],
         form_consent_ts=ts[3],
         adds=Timed(carts[0].session, ts[4]),
-        add_product=product[candidate[views]],
+        add_product=product[carted],
         removes=Timed(carts[1].session, ts[5]),
         cart_pages=Timed(carts[2].session, ts[6]),
         checkouts=Timed(carts[3].session, ts[7]),
