@@ -336,3 +336,33 @@ def test_sessions_cover_site_activity_once(generated: Path) -> None:
         query(generated, "select customer_id, sum(events_count) from sessions group by all")
     )
     assert in_sessions == site_events
+
+
+# --- the Dagster wiring ----------------------------------------------------------------------
+
+
+def test_dagster_assets_split_around_the_churn_model() -> None:
+    import dagster as dg
+
+    from pipelines.resources import RunSettings
+    from pipelines.transform import dbt_models, dbt_scored_models, dbt_vars
+
+    first, scored = set(dbt_models.keys), set(dbt_scored_models.keys)
+    key = dg.AssetKey
+    assert {key("int_customers_profiled"), key("int_events_stitched"), key("orders")} <= first
+    assert {key("customers"), key("segment_memberships"), key("stg_ml__churn_scores")} <= scored
+    # nothing before the churn model reads its output; the sources keep their schema as prefix
+    first_deps = {d.asset_key for k in first for d in dbt_models.specs_by_key[k].deps}
+    assert key(["ml", "churn_scores"]) not in first_deps and key(["raw", "events"]) in first_deps
+    specs = dbt_scored_models.specs_by_key
+    # the journey engine's sent log feeds back from the previous run: not a dependency
+    assert {d.asset_key for d in specs[key("segment_memberships")].deps}.isdisjoint(
+        {key(["journeys", "sent_messages"])}
+    )
+    assert dbt_models.specs_by_key[key("sessions")].group_name == "marts"
+    assert dbt_models.specs_by_key[key("stg_segment__messages")].group_name == "staging"
+    assert len(dbt_models.check_keys) > 50  # dbt data tests become asset checks
+    assert dbt_vars(RunSettings(as_of="2026-11-30T10:00:00+01:00", churn_threshold=0.5)) == {
+        "as_of": "2026-11-30T09:00:00",
+        "churn_threshold": 0.5,
+    }

@@ -1,5 +1,3 @@
-{{ config(tags=['scored']) }}
-
 -- The 360 view: every person's profile plus their latest churn score (buyers only; null until
 -- the churn model has scored them).
 with

@@ -34,14 +34,14 @@ reviews as (
 
 sightings as (
 
-    select product_id, product_name, category, price, viewed_at as seen_at
+    select product_id, product_name, category, price, viewed_at as seen_at, message_id as seen_in
     from product_views
     union all
-    select product_id, null, category, price, updated_at from cart_events
+    select product_id, null, category, price, updated_at, message_id from cart_events
     union all
-    select product_id, null, category, price, ordered_at from order_lines
+    select product_id, null, category, price, ordered_at, order_line_id from order_lines
     union all
-    select product_id, null, null, null, reviewed_at from reviews
+    select product_id, null, null, null, reviewed_at, message_id from reviews
 
 ),
 
@@ -61,7 +61,7 @@ latest_sightings as (
         from sightings
         where product_id is not null
         window latest as (
-            partition by product_id order by seen_at desc
+            partition by product_id order by seen_at desc, seen_in desc
             rows between unbounded preceding and unbounded following
         )
     ) as per_sighting

@@ -1,5 +1,3 @@
-{{ config(tags=['scored']) }}
-
 -- Who is in which journey segment as of as_of, since when, and why (the context columns that
 -- the messages of each flow are built from). trigger_id names the episode: a new trigger is a
 -- new entry into the flow, the same trigger on the next run is the same entry.

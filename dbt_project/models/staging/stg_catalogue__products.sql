@@ -14,7 +14,8 @@ latest as (
     where product_id is not null
     qualify row_number() over (
         partition by product_id
-        order by _loaded_at desc, _source_file desc
+        -- the rest only breaks ties between rows repeated within one feed file
+        order by _loaded_at desc, _source_file desc, name, category, price, url, image_url
     ) = 1
 
 ),

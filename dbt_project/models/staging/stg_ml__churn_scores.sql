@@ -14,7 +14,7 @@ latest as (
     where as_of <= {{ as_of() }}
     qualify row_number() over (
         partition by customer_id
-        order by as_of desc, scored_at desc
+        order by as_of desc, scored_at desc, model_version desc, churn_score desc
     ) = 1
 
 ),
