@@ -37,32 +37,36 @@ def emit_consent(
     zone: np.ndarray,
 ) -> None:
     """Events after each sign-up (`signup_ts` per sign-up; engagement and zone per sign-up)."""
-    n = len(signups.person)
+    since = _later_opt_ins(rng, log, signups, signup_ts)
+    stop = _opt_outs(rng, log, signups, since)
+    _newsletter(rng, log, signups, since[:, 0], stop, engagement, clock, zone)
+
+
+def _later_opt_ins(
+    rng: np.random.Generator, log: EventLog, signups: Signups, signup_ts: np.ndarray
+) -> np.ndarray:
+    """Opt-ins not given in the form come days later; returns when each channel was granted."""
     later = signups.opt_in & ~signups.in_form
-    delay = (60 + rng.exponential(LATER_OPT_IN_DAYS * DAY, (n, 4))).astype(np.int64)
+    delay = (60 + rng.exponential(LATER_OPT_IN_DAYS * DAY, later.shape)).astype(np.int64)
     since = np.where(later, signup_ts[:, None] + delay, signup_ts[:, None])
     who, ch = np.nonzero(later)
-    source = pl.Series(LATER_SOURCE).gather(ch)
-    log.add(
-        K.SUBSCRIPTION_UPDATED,
-        since[who, ch],
-        signups.person[who],
-        subscription_bodies(signups, who, ch, "subscribed", source),
-        browser=False,
-    )
+    body = subscription_bodies(signups, who, ch, "subscribed", pl.Series(LATER_SOURCE).gather(ch))
+    log.add(K.SUBSCRIPTION_UPDATED, since[who, ch], signups.person[who], body, browser=False)
+    return since
 
+
+def _opt_outs(
+    rng: np.random.Generator, log: EventLog, signups: Signups, since: np.ndarray
+) -> np.ndarray:
+    """Unsubscribes per channel, email bounces and spam reports; returns when email stops."""
+    n = len(signups.person)
     quits = signups.opt_in & (rng.random((n, 4)) < UNSUBSCRIBE)
     quit_ts = since + (3600 + rng.exponential(UNSUBSCRIBE_DAYS * DAY, (n, 4))).astype(np.int64)
     by_link = quits[:, 0] & (rng.random(n) < EMAIL_LINK_SHARE)
     who, ch = np.nonzero(quits & ~np.c_[by_link, np.zeros((n, 3), dtype=bool)])
     source = pl.Series(UNSUBSCRIBE_SOURCE).gather(ch)
-    log.add(
-        K.SUBSCRIPTION_UPDATED,
-        quit_ts[who, ch],
-        signups.person[who],
-        subscription_bodies(signups, who, ch, "unsubscribed", source),
-        browser=False,
-    )
+    body = subscription_bodies(signups, who, ch, "unsubscribed", source)
+    log.add(K.SUBSCRIPTION_UPDATED, quit_ts[who, ch], signups.person[who], body, browser=False)
 
     email = signups.opt_in[:, 0]
     bounced = email & (rng.random(n) < BOUNCE_SHARE)
@@ -76,28 +80,33 @@ def emit_consent(
     ):
         body = '{"message_id":"' + _ext_ids(rng, int(mask.sum())) + '"}'
         log.add(kind, ts[mask], signups.person[mask], body, browser=False)
-
-    # Newsletter opens until the subscriber opts out, bounces or reports spam.
     stop = np.where(quits[:, 0], quit_ts[:, 0], log.end)
-    stop = np.where(
-        bounced, np.minimum(stop, bounce_ts), np.where(spam, np.minimum(stop, spam_ts), stop)
-    )
-    stop = np.where(email, np.minimum(stop, log.end), since[:, 0])
-    span = np.maximum(stop - since[:, 0], 0)
+    stop = np.where(bounced, np.minimum(stop, bounce_ts), stop)
+    stop = np.where(spam, np.minimum(stop, spam_ts), stop)
+    return np.where(email, np.minimum(stop, log.end), since[:, 0])
+
+
+def _newsletter(
+    rng: np.random.Generator,
+    log: EventLog,
+    signups: Signups,
+    since: np.ndarray,
+    stop: np.ndarray,
+    engagement: np.ndarray,
+    clock: Clock,
+    zone: np.ndarray,
+) -> None:
+    """Opens (and some clicks) of the old provider's newsletter while email is allowed."""
+    span = np.maximum(stop - since, 0)
     count = rng.poisson(OPENS_PER_WEEK * engagement**0.5 * span / (7 * DAY))
-    who = np.repeat(np.arange(n), count)
-    raw = since[who, 0] + (rng.random(len(who)) * span[who]).astype(np.int64)
+    who = np.repeat(np.arange(len(since)), count)
+    raw = since[who] + (rng.random(len(who)) * span[who]).astype(np.int64)
     ts = clock.at_local_hour(rng, zone[who], raw)
-    ok = (ts > since[who, 0]) & (ts < stop[who])
+    ok = (ts > since[who]) & (ts < stop[who])
     who, ts = who[ok], ts[ok]
     body = '{"message_id":"' + _ext_ids(rng, len(who)) + '"}'
     log.add(K.EMAIL_OPENED, ts, signups.person[who], body, browser=False)
     click = rng.random(len(who)) < CLICK_SHARE
     click_ts = ts[click] + (10 + rng.exponential(60, int(click.sum()))).astype(np.int64)
-    log.add(
-        K.EMAIL_LINK_CLICKED,
-        click_ts,
-        signups.person[who[click]],
-        body.filter(pl.Series(click)),
-        browser=False,
-    )
+    clicked = body.filter(pl.Series(click))
+    log.add(K.EMAIL_LINK_CLICKED, click_ts, signups.person[who[click]], clicked, browser=False)

@@ -66,23 +66,19 @@ def random_digits(rng: np.random.Generator, n: int, width: int) -> pl.Series:
     return pl.Series(digits.view(f"S{width}").ravel().astype(f"U{width}"))
 
 
+def _uuid4(rng: np.random.Generator, n: int) -> pl.Series:
+    """`n` random version-4-style UUID strings (advertising ids)."""
+    chars = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[rng.integers(0, 16, (n, 36))]
+    chars[:, [8, 13, 18, 23]] = ord("-")
+    chars[:, 14] = ord("4")
+    return pl.Series(chars.view("S36").ravel().astype("U36"))
+
+
 def contexts(rng: np.random.Generator, people: People) -> pl.Series:
     """Context JSON per person twice: index 2i for server-side events, 2i+1 for the browser."""
     zones = pl.Series([z for z, _ in TIME_ZONES]).gather(people.zone)
     server = '{"timezone":"' + zones + '"}'
-    h = random_hex(rng, people.size, 32)
-    uuid = pl.select(
-        pl.concat_str(
-            [
-                h.str.slice(0, 8),
-                h.str.slice(8, 4),
-                "4" + h.str.slice(13, 3),
-                h.str.slice(16, 4),
-                h.str.slice(20, 12),
-            ],
-            separator="-",
-        )
-    ).to_series()
+    uuid = _uuid4(rng, people.size)
     kind = pl.Series(["", "ios", "android"]).gather(people.device)
     device = '{"timezone":"' + zones + '","device":{"advertisingId":"' + uuid
     device = device + '","type":"' + kind + '"}}'
