@@ -7,10 +7,11 @@ rate until they lapse), fills each session with pages, product views, the sign-u
 rows, then adds fulfilment, consent and email engagement, and writes one gzipped JSON-lines file
 per UTC day plus `catalogue.csv`.
 
-Volume: about 25-30 events per visitor over 180 days (fewer over shorter windows), so
-`customers=35_000` gives about 1M events and `customers=350_000` about 10M. Every column is
-built with numpy and every line with polars string expressions; Python only loops per stage,
-per event kind and per day.
+Volume: about 24 events per visitor over 180 days (about 16 over 60 days; the ratio grows
+with the window as visitors return and buyers reorder), so `customers=42_000` gives about 1M
+events and `customers=420_000` about 10M. Every column is built with numpy and every line with
+polars string expressions; Python loops only per stage, per event kind and per day file.
+Measured on 2 cores: about 0.5M events/s end to end (1M events in ~2 s, 10M in ~20 s).
 """
 
 from __future__ import annotations
