@@ -361,3 +361,13 @@ def test_a_tiny_store_still_writes_valid_files(tmp_path: Path) -> None:
     rows = read_events(tmp_path)
     assert summary.people == 1 and summary.events == len(rows) > 0
     assert not [p for _, m in rows for p in contract_problems(m)]
+
+
+def test_the_ingest_loads_every_generated_line_without_quarantine(tmp_path: Path) -> None:
+    from pipelines.ingest.loader import ingest_landing
+
+    summary = generate_store(StoreSpec(customers=300, days=30, end=END), tmp_path / "landing")
+    loaded = ingest_landing(tmp_path / "store.duckdb", tmp_path / "landing")
+    assert loaded.quarantined_lines == loaded.quarantined_files == 0, loaded.reasons
+    assert loaded.events_loaded == summary.events
+    assert loaded.catalogue_rows == max(50, 300 // 20)
