@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -95,49 +97,58 @@ def _empty(triggers: pl.DataFrame, flows: FlowConfig) -> pl.DataFrame:
     return _step_rows(triggers.clear(), flow, flow.steps[0])[0]
 
 
-def expand(triggers: pl.DataFrame, flows: FlowConfig) -> pl.DataFrame:
+@dataclass(frozen=True)
+class Candidates:
+    """One-off candidate messages, and the trigger rows of recurring flows (planned per run)."""
+
+    frame: pl.DataFrame
+    recurring: dict[str, list[dict[str, Any]]]
+
+    def without(self, message_ids: set[str]) -> Candidates:
+        """The same, minus messages already settled (a backtest prunes as it goes)."""
+        if not message_ids:
+            return self
+        kept = self.frame.filter(~pl.col("message_id").is_in(list(message_ids)))
+        return Candidates(kept, self.recurring)
+
+
+def expand(triggers: pl.DataFrame, flows: FlowConfig) -> Candidates:
     """One candidate per trigger instance, flow and step (and channel, for all-channel steps)."""
     frames: list[pl.DataFrame] = []
+    recurring_triggers = {}
     for flow in flows.flows.values():
-        if flow.recurring:
-            continue
         matching = triggers.filter(pl.col("trigger").is_in(flow.trigger))
+        if flow.recurring:
+            exit_at, _ = _exit(flow)
+            recurring_triggers[flow.name] = matching.with_columns(exit_at=exit_at).to_dicts()
+            continue
         for step in flow.steps:
             frames.extend(_step_rows(matching, flow, step))
     frame = pl.concat(frames, how="vertical_relaxed") if frames else _empty(triggers, flows)
-    return _with_ids(frame, flows)
+    return Candidates(_with_ids(frame, flows), recurring_triggers)
 
 
-def recurring(triggers: pl.DataFrame, flows: FlowConfig, log: SendLog, at: datetime) -> pl.DataFrame:
+def recurring(candidates: Candidates, flows: FlowConfig, log: SendLog, at: datetime) -> list[dict]:
     """The occurrence of each recurring flow due by `at`: `delay` after the trigger or the
     customer's latest email, whichever is later; occurrences missed by more than max_lateness
     are skipped (the next one is anchored where the missed one was due)."""
     lateness = flows.settings.max_lateness
-    frames = []
-    for flow in flows.flows.values():
-        if not flow.recurring:
-            continue
+    rows: list[dict] = []
+    for name, triggers in candidates.recurring.items():
+        flow = flows.flows[name]
         step = flow.steps[0]
-        exit_at, _ = _exit(flow)
-        live = triggers.filter(
-            pl.col("trigger").is_in(flow.trigger) & (pl.col("triggered_at") <= at)
-        ).filter(exit_at.is_null() | (exit_at > at))
-        anchors = []
-        for customer_id, triggered_at in live.select("customer_id", "triggered_at").iter_rows():
-            last = log.last_email_before(customer_id, at)
-            anchor = max(triggered_at, last) if last else triggered_at
+        due = []
+        for trigger in triggers:
+            if trigger["triggered_at"] > at or (trigger["exit_at"] and trigger["exit_at"] <= at):
+                continue
+            last = log.last_email_before(trigger["customer_id"], at)
+            anchor = max(trigger["triggered_at"], last) if last else trigger["triggered_at"]
             if anchor + step.delay + lateness < at and step.delay.total_seconds() > 0:
-                missed = (at - lateness - anchor - step.delay) // step.delay + 1
-                anchor += missed * step.delay
-            anchors.append(anchor)
-        occurrences = live.with_columns(
-            anchor=pl.Series(anchors, dtype=pl.Datetime("us"))
-        ).filter(pl.col("anchor") + pl.lit(step.delay) <= at)
-        occurrences = occurrences.with_columns(
-            triggered_at=pl.col("anchor"),
-            trigger_id=pl.col("trigger_id") + "@" + pl.col("anchor").dt.strftime("%Y%m%dT%H%M%S"),
-        ).drop("anchor")
-        frames.extend(_step_rows(occurrences, flow, step))
-    if not frames:
-        return _with_ids(_empty(triggers, flows), flows)
-    return _with_ids(pl.concat(frames, how="vertical_relaxed"), flows)
+                anchor += ((at - lateness - anchor - step.delay) // step.delay + 1) * step.delay
+            if anchor + step.delay <= at:
+                occurrence_id = f"{trigger['trigger_id']}@{anchor:%Y%m%dT%H%M%S}"
+                due.append({**trigger, "triggered_at": anchor, "trigger_id": occurrence_id})
+        if due:
+            frame = pl.DataFrame(due).drop("exit_at")
+            rows.extend(_with_ids(pl.concat(_step_rows(frame, flow, step)), flows).to_dicts())
+    return rows

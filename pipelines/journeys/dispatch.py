@@ -25,7 +25,12 @@ from pipelines.journeys.flows import AUDIENCE_CHANNELS, FlowConfig
 from pipelines.journeys.templates import render
 from pipelines.settings import ENV_OUTBOX, data_dir
 
-RECIPIENT_KINDS = {"email": "email", "sms": "phone", "push": "push_token", "messenger": "messenger_psid"}
+RECIPIENT_KINDS = {
+    "email": "email",
+    "sms": "phone",
+    "push": "push_token",
+    "messenger": "messenger_psid",
+}
 SENT_COLUMNS = ("message_id", "customer_id", "flow", "step", "channel", "sent_at")
 
 
@@ -64,8 +69,8 @@ def _recipients(con: duckdb.DuckDBPyConnection, customer_ids: list[str]) -> dict
     try:
         rows = con.execute(
             "select customer_id, contact_kind, contact_value"
-            " from main.int_contact_points_historized"
-            " where valid_to is null and customer_id in (select customer_id from dispatch_customers)"
+            " from main.int_contact_points_historized where valid_to is null"
+            " and customer_id in (select customer_id from dispatch_customers)"
         ).fetchall()
     finally:
         con.unregister("dispatch_customers")
@@ -130,9 +135,9 @@ def reconcile(con: duckdb.DuckDBPyConnection, outbox: Path) -> int:
     if not missing:
         return 0
     payloads = [json.loads(p.read_text()) for p in missing]
-    frame = pl.DataFrame(
-        {c: [p[c] for p in payloads] for c in SENT_COLUMNS}
-    ).with_columns(pl.col("sent_at").str.to_datetime())
+    frame = pl.DataFrame({c: [p[c] for p in payloads] for c in SENT_COLUMNS}).with_columns(
+        pl.col("sent_at").str.to_datetime()
+    )
     _record_sent(con, frame)
     return len(missing)
 

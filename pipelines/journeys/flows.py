@@ -1,4 +1,4 @@
-"""The journeys declared in flows.yml: typed, validated at load time, with errors a person can fix."""
+"""The journeys declared in flows.yml: typed and validated at load time, with clear errors."""
 
 from __future__ import annotations
 
@@ -183,7 +183,9 @@ class Settings(_Strict):
     @field_validator("attribution", mode="before")
     @classmethod
     def _windows(cls, value: Any) -> Any:
-        return {k: parse_duration(v) for k, v in value.items()} if isinstance(value, dict) else value
+        return (
+            {k: parse_duration(v) for k, v in value.items()} if isinstance(value, dict) else value
+        )
 
 
 class FlowConfig(_Strict):
@@ -198,7 +200,9 @@ class FlowConfig(_Strict):
         if not isinstance(data, dict) or not isinstance(data.get("flows"), dict):
             return data
         priority = (data.get("settings") or {}).get("priority") or []
-        rank = {name: i + 1 for i, name in enumerate(priority)} if isinstance(priority, list) else {}
+        rank = (
+            {name: i + 1 for i, name in enumerate(priority)} if isinstance(priority, list) else {}
+        )
         flows = {}
         for name, flow in data["flows"].items():
             if isinstance(flow, dict):

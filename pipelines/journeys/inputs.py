@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
@@ -11,23 +11,72 @@ import polars as pl
 from pipelines.journeys.flows import AUDIENCE_CHANNELS
 
 # The contact detail each messaging channel needs; an audience needs any of AUDIENCE_KINDS.
-CONTACT_KIND = {"email": "email", "sms": "phone", "push": "push_token", "messenger": "messenger_psid"}
+CONTACT_KIND = {
+    "email": "email",
+    "sms": "phone",
+    "push": "push_token",
+    "messenger": "messenger_psid",
+}
 AUDIENCE_KINDS = ("email", "phone", "advertising_id")
 # Opt-outs that stop even transactional email; any opt-out stops transactional SMS, push, chat.
 HARD_EMAIL_REASONS = ("bounced", "spam_report")
+
+Period = tuple[datetime, datetime | None, bool, str]  # valid_from, valid_to, consented, reason
 
 
 class MissingModelError(RuntimeError):
     """A dbt model the planner reads has not been built."""
 
 
+@dataclass
+class Reach:
+    """Consent periods and contact details per customer, for choosing a channel at a moment."""
+
+    consents: dict[str, dict[str, list[Period]]] = field(default_factory=dict)
+    known: dict[str, dict[str, datetime]] = field(default_factory=dict)
+
+    def consent(self, customer_id: str, channel: str, at: datetime) -> Period | None:
+        for period in self.consents.get(customer_id, {}).get(channel, ()):
+            if period[0] <= at and (period[1] is None or period[1] > at):
+                return period
+        return None
+
+    def has(self, customer_id: str, kinds: tuple[str, ...], at: datetime) -> bool:
+        known = self.known.get(customer_id, {})
+        return any(kind in known and known[kind] <= at for kind in kinds)
+
+    def option(
+        self, customer_id: str, channel: str, at: datetime, transactional: bool
+    ) -> tuple[bool, str | None]:
+        """(usable, why not) for a channel at `at`.
+
+        Marketing needs the contact detail and a current opt-in; transactional needs the contact
+        detail and no current opt-out (for email, no hard bounce or spam report). Audiences need
+        an email, phone or advertising id and no current opt-out on any channel.
+        """
+        if channel in AUDIENCE_CHANNELS:
+            for other in CONTACT_KIND:
+                period = self.consent(customer_id, other, at)
+                if period is not None and not period[2]:
+                    return False, f"{other} {period[3]} at {period[0]}"
+            return self.has(customer_id, AUDIENCE_KINDS, at), None
+        period = self.consent(customer_id, channel, at)
+        opted_out = period is not None and not period[2]
+        why = f"{channel} {period[3]} at {period[0]}" if opted_out and period else None
+        if not self.has(customer_id, (CONTACT_KIND[channel],), at):
+            return False, why
+        if transactional:
+            hard = opted_out and (channel != "email" or period[3] in HARD_EMAIL_REASONS)  # type: ignore[index]
+            return not hard, why if hard else None
+        return period is not None and period[2], why
+
+
 @dataclass(frozen=True)
 class Inputs:
-    """Trigger timelines, consent history and when each contact detail became known."""
+    """Trigger timelines (journey_triggers) and who can be reached how, from dbt's models."""
 
     triggers: pl.DataFrame
-    consents: pl.DataFrame
-    contacts: pl.DataFrame
+    reach: Reach
 
 
 def _read(con: duckdb.DuckDBPyConnection, sql: str, model: str) -> pl.DataFrame:
@@ -44,8 +93,8 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
     triggers = _read(con, "select * from main.journey_triggers", "journey_triggers")
     consents = _read(
         con,
-        "select customer_id, channel, is_consented, reason, valid_from, valid_to"
-        " from main.int_consents_historized",
+        "select customer_id, channel, valid_from, valid_to, is_consented, reason"
+        " from main.int_consents_historized order by customer_id, channel, valid_from",
         "int_consents_historized",
     )
     contacts = _read(
@@ -55,63 +104,9 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
         " group by customer_id, contact_kind",
         "int_contact_points_historized",
     )
-    return Inputs(triggers=triggers, consents=consents, contacts=contacts)
-
-
-def availability(inputs: Inputs, pairs: pl.DataFrame, at: datetime) -> pl.DataFrame:
-    """For (customer_id, channel) pairs: ok_marketing, ok_transactional and block_reason at `at`.
-
-    Marketing needs the contact detail and a current opt-in; transactional needs the contact
-    detail and no current opt-out (for email, no hard bounce or spam report). Audiences need an
-    email, phone or advertising id and no current opt-out on any channel.
-    """
-    consents = inputs.consents.filter(
-        (pl.col("valid_from") <= at) & (pl.col("valid_to").is_null() | (pl.col("valid_to") > at))
-    )
-    known = inputs.contacts.filter(pl.col("known_from") <= at)
-    optouts = (
-        consents.filter(~pl.col("is_consented"))
-        .sort(["customer_id", "channel"])
-        .group_by("customer_id", maintain_order=True)
-        .agg(any_optout=pl.format("{} {} at {}", "channel", "reason", "valid_from").first())
-    )
-    audience_ok = (
-        known.filter(pl.col("contact_kind").is_in(AUDIENCE_KINDS))
-        .select("customer_id")
-        .unique()
-        .with_columns(has_audience_id=pl.lit(True))
-    )
-    has_contact = known.select(
-        "customer_id", kind="contact_kind", has_contact=pl.lit(True)
-    ).unique()
-    frame = (
-        pairs.unique()
-        .with_columns(kind=pl.col("channel").replace_strict(CONTACT_KIND, default=None))
-        .join(
-            consents.select("customer_id", "channel", "is_consented", "reason", "valid_from"),
-            on=["customer_id", "channel"],
-            how="left",
-        )
-        .join(has_contact, on=["customer_id", "kind"], how="left")
-        .join(optouts, on="customer_id", how="left")
-        .join(audience_ok, on="customer_id", how="left")
-    )
-    audience = pl.col("channel").is_in(AUDIENCE_CHANNELS)
-    contact = pl.col("has_contact").fill_null(False)
-    opted_out = pl.col("is_consented").not_().fill_null(False)
-    hard = opted_out & (
-        (pl.col("channel") != "email") | pl.col("reason").is_in(HARD_EMAIL_REASONS)
-    )
-    audience_clear = pl.col("has_audience_id").fill_null(False) & pl.col("any_optout").is_null()
-    return frame.select(
-        "customer_id",
-        "channel",
-        ok_marketing=pl.when(audience)
-        .then(audience_clear)
-        .otherwise(contact & pl.col("is_consented").fill_null(False)),
-        ok_transactional=pl.when(audience).then(audience_clear).otherwise(contact & ~hard),
-        block_reason=pl.when(audience)
-        .then(pl.col("any_optout"))
-        .when(opted_out)
-        .then(pl.format("{} {} at {}", "channel", "reason", "valid_from")),
-    )
+    reach = Reach()
+    for customer_id, channel, *period in consents.iter_rows():
+        reach.consents.setdefault(customer_id, {}).setdefault(channel, []).append(tuple(period))  # type: ignore[arg-type]
+    for customer_id, kind, known_from in contacts.iter_rows():
+        reach.known.setdefault(customer_id, {})[kind] = known_from
+    return Inputs(triggers=triggers, reach=reach)

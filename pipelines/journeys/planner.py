@@ -18,23 +18,36 @@ sent, dropped_cap, held_out, suppressed, no_channel, exited and expired are fina
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import polars as pl
 
-from pipelines.journeys.candidates import CONTEXT_COLUMNS, expand, recurring
+from pipelines.journeys.candidates import CONTEXT_COLUMNS, Candidates, expand, recurring
 from pipelines.journeys.flows import AUDIENCE_CHANNELS, FlowConfig
-from pipelines.journeys.inputs import Inputs, availability, load_inputs
+from pipelines.journeys.inputs import Inputs, load_inputs
 from pipelines.journeys.rules import Send, cap_block, next_allowed
 from pipelines.journeys.sendlog import SendLog
 
-FINAL_STATUSES = ("sent", "dropped_cap", "held_out", "suppressed", "no_channel", "exited", "expired")
-PLAN_COLUMNS = (
-    "message_id", "customer_id", "flow", "step", "channel", "trigger", "trigger_id",
-    "triggered_at", "due_at", "send_at", "status", "reason", "context", "sent_at", "dropped_at",
-    "quiet_held", "capped", "priority", "transactional", "is_new",
-)  # fmt: skip
+FINAL_STATUSES = (
+    "sent",
+    "dropped_cap",
+    "held_out",
+    "suppressed",
+    "no_channel",
+    "exited",
+    "expired",
+)
+PLAN_SCHEMA: dict[str, Any] = {
+    "message_id": pl.String, "customer_id": pl.String, "flow": pl.String, "step": pl.String,
+    "channel": pl.String, "trigger": pl.String, "trigger_id": pl.String,
+    "triggered_at": pl.Datetime("us"), "due_at": pl.Datetime("us"), "send_at": pl.Datetime("us"),
+    "status": pl.String, "reason": pl.String, "context": pl.String, "sent_at": pl.Datetime("us"),
+    "dropped_at": pl.Datetime("us"), "quiet_held": pl.Boolean, "capped": pl.Boolean,
+    "priority": pl.Int32, "transactional": pl.Boolean, "is_new": pl.Boolean,
+}  # fmt: skip
 
 
 def plan(con: duckdb.DuckDBPyConnection, flows: FlowConfig, as_of: datetime) -> pl.DataFrame:
@@ -45,209 +58,131 @@ def plan(con: duckdb.DuckDBPyConnection, flows: FlowConfig, as_of: datetime) -> 
 
 
 def decide(
-    candidates: pl.DataFrame,
+    candidates: Candidates,
     inputs: Inputs,
     log: SendLog,
     flows: FlowConfig,
     at: datetime,
     settled: set[str] | None = None,
 ) -> pl.DataFrame:
-    """Every candidate known at `at` with its status; `settled` (message ids already final)
-    narrows it to what can still change, which is what a backtest needs at each step."""
-    rows = pl.concat(
-        [
-            candidates.filter(pl.col("triggered_at") <= at),
-            recurring(inputs.triggers, flows, log, at),
-        ],
-        how="vertical_relaxed",
-    )
+    """Every candidate known at `at` with its status. With `settled` (the ids already final, as
+    a backtest step passes), only what can change now: due, exited or held-out messages."""
+    frame = candidates.frame.filter(pl.col("triggered_at") <= at)
     if settled is not None:
-        rows = rows.filter(
-            ~pl.col("message_id").is_in(list(settled))
-            & ((pl.col("due_at") <= at) | (pl.col("exit_at") <= at) | pl.col("held_out"))
+        frame = frame.filter(
+            (pl.col("due_at") <= at) | (pl.col("exit_at") <= at) | pl.col("held_out")
         )
-    dropped = pl.DataFrame(
-        {
-            "message_id": list(log.dropped),
-            "dropped_at": [v[0] for v in log.dropped.values()],
-            "dropped_channel": [v[1] for v in log.dropped.values()],
-        },
-        schema={"message_id": pl.String, "dropped_at": pl.Datetime("us"), "dropped_channel": pl.String},
+    rows = frame.to_dicts() + recurring(candidates, flows, log, at)
+    if settled is not None:
+        rows = [r for r in rows if r["message_id"] not in settled]
+    decided = [_stage(r, inputs, log, flows, at) for r in rows]
+    due = sorted(
+        (r for r in decided if r["status"] == "due"),
+        key=lambda r: (r["priority"], r["send_at"], r["message_id"]),
     )
-    rows = (
-        rows.join(log.frame(), on="message_id", how="left")
-        .join(dropped, on="message_id", how="left")
-        .with_columns(
-            stage=pl.when(pl.col("log_sent_at").is_not_null())
-            .then(pl.lit("sent"))
-            .when(pl.col("dropped_at").is_not_null())
-            .then(pl.lit("dropped_cap"))
-            .when(pl.col("held_out"))
-            .then(pl.lit("held_out"))
-            .when(pl.col("exit_at") <= at)
-            .then(pl.lit("exited"))
-            .when(pl.col("due_at") > at)
-            .then(pl.lit("scheduled"))
-            .otherwise(pl.lit("due"))
-        )
-    )
-    rows = _with_channels(rows, inputs, at)
-    rows = _with_send_at(rows, flows)
-    return _finish(rows, _resolve_due(rows, log, flows, at), flows, at)
-
-
-def _with_channels(rows: pl.DataFrame, inputs: Inputs, at: datetime) -> pl.DataFrame:
-    open_rows = rows.filter(~pl.col("stage").is_in(["sent", "dropped_cap"]))
-    options = (
-        open_rows.select(
-            "message_id",
-            "customer_id",
-            "transactional",
-            channel=pl.col("channel_prefs").str.split(","),
-        )
-        .explode("channel")
-        .with_columns(rank=pl.int_range(pl.len()).over("message_id"))
-    )
-    options = options.join(
-        availability(inputs, options.select("customer_id", "channel"), at),
-        on=["customer_id", "channel"],
-        how="left",
-    )
-    ok = pl.when(pl.col("transactional")).then("ok_transactional").otherwise("ok_marketing")
-    chosen = (
-        options.filter(ok.fill_null(False))
-        .sort("rank")
-        .group_by("message_id")
-        .agg(chosen=pl.col("channel").first())
-    )
-    blocked = (
-        options.filter(pl.col("block_reason").is_not_null())
-        .sort("rank")
-        .group_by("message_id")
-        .agg(pl.col("block_reason").first())
-    )
-    return (
-        rows.join(chosen, on="message_id", how="left")
-        .join(blocked, on="message_id", how="left")
-        .with_columns(
-            channel=pl.coalesce("log_channel", "dropped_channel", "chosen"),
-        )
+    batch: dict[str, list[Send]] = {}
+    for row in due:
+        _resolve_due(row, log, flows, at, batch)
+    decided.sort(key=lambda r: (r["due_at"], r["message_id"]))
+    return pl.DataFrame(
+        [{c: r.get(c) for c in PLAN_SCHEMA} for r in decided], schema=PLAN_SCHEMA, orient="row"
     )
 
 
-def _with_send_at(rows: pl.DataFrame, flows: FlowConfig) -> pl.DataFrame:
+def _context(row: dict[str, Any]) -> str:
+    context = {c: row[c] for c in CONTEXT_COLUMNS if c not in ("product_ids", "categories")}
+    for listed in ("product_ids", "categories"):
+        context[listed] = row[listed].split(",") if row[listed] else []
+    context["incentive"] = row["incentive"]
+    return json.dumps(context)
+
+
+def _stage(
+    row: dict[str, Any], inputs: Inputs, log: SendLog, flows: FlowConfig, at: datetime
+) -> dict[str, Any]:
+    """Status of a message that needs no cap decision; "due" for the rest (channel chosen)."""
+    flow = flows.flows[row["flow"]]
+    row.update(context=_context(row), quiet_held=False, capped=False, is_new=False, reason=None)
+    sent = log.sends.get(row["message_id"])
+    if sent is not None:
+        row.update(status="sent", channel=sent.channel, sent_at=sent.sent_at, send_at=sent.sent_at)
+        return row
+    if row["message_id"] in log.dropped:
+        dropped_at, channel = log.dropped[row["message_id"]]
+        row.update(status="dropped_cap", channel=channel, dropped_at=dropped_at)
+        row.update(send_at=row["due_at"], reason="dropped by a frequency cap")
+        return row
+    row["channel"], row["block_reason"] = None, None
+    for channel in row["channel_prefs"].split(","):
+        usable, why = inputs.reach.option(row["customer_id"], channel, at, row["transactional"])
+        if usable:
+            row["channel"] = channel
+            break
+        row["block_reason"] = row["block_reason"] or why
     quiet = flows.settings.quiet_hours
-    quiet_flows = [name for name, flow in flows.flows.items() if flow.quiet_hours]
-    needs = (
-        pl.col("channel").is_in(quiet.channels)
-        & pl.col("flow").is_in(quiet_flows)
-        & pl.col("stage").is_in(["scheduled", "due"])
+    row["quiet"] = flow.quiet_hours and row["channel"] in quiet.channels
+    row["send_at"] = (
+        next_allowed(row["due_at"], row["timezone"], quiet) if row["quiet"] else row["due_at"]
     )
-    rows = rows.with_columns(quiet=needs.fill_null(False))
-    send_at = [
-        next_allowed(due, tz, quiet) if q else due
-        for due, tz, q in zip(rows["due_at"], rows["timezone"], rows["quiet"], strict=True)
-    ]
-    return rows.with_columns(send_at=pl.Series(send_at, dtype=pl.Datetime("us")))
+    if row["held_out"]:
+        row.update(
+            status="held_out",
+            reason=f"holdout: {flow.holdout:.0%} of {flow.name} entrants get nothing",
+        )
+    elif row["exit_at"] is not None and row["exit_at"] <= at:
+        row.update(status="exited", reason=f"exited on {row['exit_reason']} at {row['exit_at']}")
+    elif row["due_at"] > at:
+        row.update(
+            status="scheduled", reason=None if row["channel"] else "no channel available yet"
+        )
+    else:
+        row["status"] = "due"
+    return row
 
 
 def _resolve_due(
-    rows: pl.DataFrame, log: SendLog, flows: FlowConfig, at: datetime
-) -> pl.DataFrame:
-    """Status of each due message: no channel, expired, quiet hours, caps, or sent now."""
+    row: dict[str, Any], log: SendLog, flows: FlowConfig, at: datetime, batch: dict[str, list[Send]]
+) -> None:
+    """A due message: no channel, expired, held by quiet hours, over a cap, or sent now."""
     settings = flows.settings
     quiet = settings.quiet_hours
-    over_cap = {name: flow.over_cap for name, flow in flows.flows.items()}
-    due = rows.filter(pl.col("stage") == "due").sort(["priority", "send_at", "message_id"])
-    batch: dict[str, list[Send]] = {}
-    out = []
-    for r in due.iter_rows(named=True):
-        status, reason, send_at = "sent", None, r["send_at"]
-        quiet_held = capped = False
-        if r["channel"] is None:
-            status = "suppressed" if r["block_reason"] else "no_channel"
-            reason = (
-                f"suppressed: {r['block_reason']}"
-                if r["block_reason"]
-                else f"no consent or contact details on {r['channel_prefs']}"
+    if row["channel"] is None:
+        if row["block_reason"]:
+            row.update(status="suppressed", reason=f"suppressed: {row['block_reason']}")
+        else:
+            row.update(
+                status="no_channel",
+                reason=f"no consent or contact details on {row['channel_prefs']}",
             )
-        elif at > send_at + settings.max_lateness:
-            status, reason = "expired", f"not sent within {settings.max_lateness} of {send_at}"
-        elif send_at > at or (r["quiet"] and next_allowed(at, r["timezone"], quiet) > at):
-            send_at = max(send_at, next_allowed(at, r["timezone"], quiet))
-            status, quiet_held = "held_quiet_hours", True
-            reason = (
-                f"quiet hours {quiet.start:%H:%M}-{quiet.end:%H:%M} {r['timezone']}:"
-                f" held until {send_at:%Y-%m-%d %H:%M} UTC"
-            )
-        elif not r["transactional"] and r["channel"] not in AUDIENCE_CHANNELS:
-            history = log.marketing_history(r["customer_id"]) + batch.get(r["customer_id"], [])
-            block = cap_block(r["channel"], history, at, settings.caps)
-            if block is not None:
-                capped, reason = True, block.describe()
-                if over_cap[r["flow"]] == "drop":
-                    status = "dropped_cap"
-                else:
-                    status, send_at = "deferred_cap", block.frees_at
-        if status == "sent":
-            quiet_held = send_at > r["due_at"]
-            if not r["transactional"] and r["channel"] not in AUDIENCE_CHANNELS:
-                batch.setdefault(r["customer_id"], []).append(
-                    Send(r["message_id"], r["flow"], r["channel"], at)
-                )
-        out.append((r["message_id"], status, reason, send_at, quiet_held, capped))
-    return pl.DataFrame(
-        out,
-        schema={
-            "message_id": pl.String,
-            "new_status": pl.String,
-            "new_reason": pl.String,
-            "new_send_at": pl.Datetime("us"),
-            "quiet_held": pl.Boolean,
-            "capped": pl.Boolean,
-        },
-        orient="row",
-    )
-
-
-def _finish(
-    rows: pl.DataFrame, resolved: pl.DataFrame, flows: FlowConfig, at: datetime
-) -> pl.DataFrame:
-    shares = {name: f"{flow.holdout:.0%}" for name, flow in flows.flows.items()}
-    rows = rows.join(resolved, on="message_id", how="left")
-    stage = pl.col("stage")
-    status = pl.coalesce("new_status", "stage")
-    context = pl.struct(
-        *[pl.col(c) for c in CONTEXT_COLUMNS if c not in ("product_ids", "categories")],
-        pl.col("product_ids").str.split(","),
-        pl.col("categories").str.split(","),
-        pl.col("incentive"),
-    ).struct.json_encode()
-    out = rows.with_columns(
-        status=status,
-        reason=pl.when(stage == "held_out")
-        .then(pl.format("holdout: {} of {} entrants get nothing", pl.col("flow").replace_strict(shares), "flow"))
-        .when(stage == "exited")
-        .then(pl.format("exited on {} at {}", "exit_reason", "exit_at"))
-        .when(stage == "dropped_cap")
-        .then(pl.lit("dropped by a frequency cap"))
-        .when((stage == "scheduled") & pl.col("channel").is_null())
-        .then(pl.lit("no channel available yet"))
-        .otherwise(pl.col("new_reason")),
-        send_at=pl.when(stage == "sent")
-        .then(pl.col("log_sent_at"))
-        .otherwise(pl.coalesce("new_send_at", "send_at")),
-        sent_at=pl.when(stage == "sent")
-        .then(pl.col("log_sent_at"))
-        .when(pl.col("new_status") == "sent")
-        .then(pl.lit(at, pl.Datetime("us"))),
-        dropped_at=pl.when(stage == "dropped_cap")
-        .then(pl.col("dropped_at"))
-        .when(pl.col("new_status") == "dropped_cap")
-        .then(pl.lit(at, pl.Datetime("us"))),
-        quiet_held=pl.col("quiet_held").fill_null(False),
-        capped=pl.col("capped").fill_null(False),
-        is_new=(pl.col("new_status") == "sent").fill_null(False),
-        context=context,
-    )
-    return out.select(PLAN_COLUMNS).sort(["due_at", "message_id"])
+        return
+    if at > row["send_at"] + settings.max_lateness:
+        row.update(
+            status="expired", reason=f"not sent within {settings.max_lateness} of {row['send_at']}"
+        )
+        return
+    held_until = next_allowed(at, row["timezone"], quiet) if row["quiet"] else at
+    if row["send_at"] > at or held_until > at:
+        send_at = max(row["send_at"], held_until)
+        row.update(
+            status="held_quiet_hours",
+            send_at=send_at,
+            quiet_held=True,
+            reason=f"quiet hours {quiet.start:%H:%M}-{quiet.end:%H:%M} {row['timezone']}:"
+            f" held until {send_at:%Y-%m-%d %H:%M} UTC",
+        )
+        return
+    marketing = not row["transactional"] and row["channel"] not in AUDIENCE_CHANNELS
+    if marketing:
+        history = log.marketing_history(row["customer_id"]) + batch.get(row["customer_id"], [])
+        block = cap_block(row["channel"], history, at, settings.caps)
+        if block is not None:
+            row.update(capped=True, reason=block.describe())
+            if flows.flows[row["flow"]].over_cap == "drop":
+                row.update(status="dropped_cap", dropped_at=at)
+            else:
+                row.update(status="deferred_cap", send_at=block.frees_at)
+            return
+        batch.setdefault(row["customer_id"], []).append(
+            Send(row["message_id"], row["flow"], row["channel"], at)
+        )
+    row.update(status="sent", sent_at=at, is_new=True, quiet_held=row["send_at"] > row["due_at"])

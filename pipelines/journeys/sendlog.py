@@ -24,7 +24,7 @@ class LogEntry:
 
 @dataclass
 class SendLog:
-    """Sends and cap drops up to a moment; the real one comes from DuckDB, a backtest's is simulated."""
+    """Sends and cap drops up to a moment: from DuckDB, or simulated by a backtest."""
 
     flows: FlowConfig
     sends: dict[str, LogEntry] = field(default_factory=dict)
@@ -78,9 +78,7 @@ class SendLog:
         return self._frame
 
     @classmethod
-    def from_db(
-        cls, con: duckdb.DuckDBPyConnection, flows: FlowConfig, until: datetime
-    ) -> SendLog:
+    def from_db(cls, con: duckdb.DuckDBPyConnection, flows: FlowConfig, until: datetime) -> SendLog:
         """The persisted log: journeys.sent_messages and the cap drops, up to `until`."""
         log = cls(flows)
         rows = con.execute(

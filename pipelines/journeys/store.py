@@ -72,10 +72,8 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.rows: dict[str, dict] = {}
-
-    def settled(self) -> set[str]:
-        """Ids of the messages in a final status."""
-        return {k for k, r in self.rows.items() if r["status"] in FINAL_STATUSES}
+        self.settled: set[str] = set()  # ids of the messages in a final status
+        self._open: set[str] = set()  # ids of the messages in an open status
 
     def apply(self, plan: pl.DataFrame, as_of: datetime, full: bool, recurring: set[str]) -> None:
         """Apply a plan; a partial one (a backtest step) cancels only recurring flows' rows."""
@@ -83,22 +81,29 @@ class MemoryStore:
         for row in _stored(plan, as_of, queue_new=False).iter_rows(named=True):
             seen.add(row["message_id"])
             old = self.rows.get(row["message_id"])
-            if old is None:
-                self.rows[row["message_id"]] = row
-            elif old["status"] not in FINAL_STATUSES:
+            if old is not None and old["status"] in FINAL_STATUSES:
+                continue
+            if old is not None:
                 row.update(
                     planned_at=old["planned_at"],
                     quiet_held=old["quiet_held"] or row["quiet_held"],
                     capped=old["capped"] or row["capped"],
                 )
-                self.rows[row["message_id"]] = row
-        for message_id, row in self.rows.items():
-            if (
-                row["status"] in OPEN_STATUSES
-                and message_id not in seen
-                and (full or row["flow"] in recurring)
-            ):
+            self.rows[row["message_id"]] = row
+            self._track(row)
+        for message_id in sorted(self._open - seen):
+            row = self.rows[message_id]
+            if full or row["flow"] in recurring:
                 row.update(status="cancelled", reason=CANCELLED_REASON, updated_at=as_of)
+                self._track(row)
+
+    def _track(self, row: dict) -> None:
+        message_id = row["message_id"]
+        self._open.discard(message_id)
+        if row["status"] in FINAL_STATUSES:
+            self.settled.add(message_id)
+        elif row["status"] in OPEN_STATUSES:
+            self._open.add(message_id)
 
     def frame(self) -> pl.DataFrame:
         return pl.DataFrame(list(self.rows.values()), schema=_SCHEMA, orient="row")

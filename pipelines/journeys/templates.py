@@ -32,16 +32,25 @@ COPY: dict[tuple[str, str], tuple[str, str]] = {
         "Your cart is still here: {{ items }} item(s).",
     ),
     ("cart_abandonment", "incentive"): ("A little extra for your cart", "{{ offer }}"),
-    ("order_updates", "confirmation"): ("Order confirmed", "Thanks! Order {{ order_id }} is confirmed."),
+    ("order_updates", "confirmation"): (
+        "Order confirmed",
+        "Thanks! Order {{ order_id }} is confirmed.",
+    ),
     ("order_updates", "receipt"): ("Your order {{ order_id }}", "Here is everything you ordered."),
     ("order_updates", "status_update"): (
         "Order {{ order_id }} update",
         "Your order {{ order_id }} has an update.",
     ),
-    ("review_request", "ask"): ("How was your order?", "Tell others what you think: it takes a minute."),
+    ("review_request", "ask"): (
+        "How was your order?",
+        "Tell others what you think: it takes a minute.",
+    ),
     ("review_request", "sms_incentive"): ("Review and earn", "Review your order and {{ offer }}"),
     ("review_request", "messenger_review"): ("Review us", "Would you review us on Facebook?"),
-    ("cross_sell", "pairs_with"): ("Goes well with your order", "Picked to pair with your purchase."),
+    ("cross_sell", "pairs_with"): (
+        "Goes well with your order",
+        "Picked to pair with your purchase.",
+    ),
     ("cross_sell", "points_update"): ("Your points", "{{ offer }}"),
     ("reactivation", "we_miss_you"): ("We miss you", "A lot has changed since your last visit."),
     ("reactivation", "comeback_offer"): ("Come back for less", "{{ offer }}"),
@@ -88,7 +97,9 @@ def render(message: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """The channel payload of a planned message (no recipient; the dispatcher adds it)."""
     context = json.loads(message["context"] or "{}")
     url = link(message, context, settings)
-    code = f"{(context.get('incentive') or 'offer')[:4].upper()}-{message['message_id'][:8].upper()}"
+    code = (
+        f"{(context.get('incentive') or 'offer')[:4].upper()}-{message['message_id'][:8].upper()}"
+    )
     values = {
         "order_id": context.get("order_id") or "",
         "categories": context.get("categories") or [],
@@ -101,7 +112,10 @@ def render(message: dict[str, Any], settings: Settings) -> dict[str, Any]:
     headline, body = _text(headline, values), _text(body, values)
     channel = message["channel"]
     if channel in AUDIENCE_CHANNELS:
-        content: dict[str, Any] = {"audience": f"{message['flow']}.{message['step']}", "action": "add"}
+        content: dict[str, Any] = {
+            "audience": f"{message['flow']}.{message['step']}",
+            "action": "add",
+        }
     elif channel == "email":
         products = context.get("product_ids") or []
         content = {"subject": headline, "text": f"{body}\n\n{url}", "products": products}
