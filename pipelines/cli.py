@@ -105,10 +105,11 @@ def run(landing: Path | None, db: Path | None, as_of: datetime | None) -> None:
 
 
 @main.command()
-@click.option("--customers", default=5000, show_default=True, help="People in the demo store.")
-@click.option("--days", default=180, show_default=True, help="Days of history.")
+@click.option("--customers", default=20_000, show_default=True, help="People in the demo store.")
+@click.option("--days", default=400, show_default=True, help="Days of history.")
 def demo(customers: int, days: int) -> None:
     """Generate the demo store (if missing), then run the pipeline on it."""
+    # 400 days give the churn model two horizons of history to train and backtest on.
     landing = default_landing()
     if not any(landing.glob("events/*")):
         click.get_current_context().invoke(
