@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -21,9 +22,14 @@ SCORED = "source:ml+"
 
 
 def _dbt_executable() -> str:
-    # The venv's dbt, even when the venv's bin folder is not on PATH (e.g. `.venv/bin/pytest`).
+    """The venv's dbt, even when the venv's bin folder is not on PATH (`make ui`, `make test`)."""
     beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
+    if not beside.exists():
+        return "dbt"
+    if shutil.which("dbt") is None:
+        # prepare_if_dev() parses with whatever `dbt` is on PATH: let it find this one.
+        os.environ["PATH"] = f"{beside.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return str(beside)
 
 
 DBT_EXECUTABLE = _dbt_executable()
