@@ -10,15 +10,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.settings import (
-    ENV_DB,
-    ENV_LANDING,
-    ENV_MODELS_DIR,
-    default_db,
-    default_landing,
-    default_models_dir,
-    parse_as_of,
-)
+from pipelines.settings import default_db, default_landing, default_models_dir, parse_as_of
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -63,16 +55,7 @@ def default_resources(
 ) -> dict[str, dg.ConfigurableResource]:
     """Resources for a run: explicit paths win, else the environment, else local defaults."""
     return {
-        "warehouse": Warehouse(
-            db_path=str(db_path) if db_path else dg.EnvVar(ENV_DB).get_value(str(default_db()))
-        ),
-        "landing": Landing(
-            path=str(landing)
-            if landing
-            else dg.EnvVar(ENV_LANDING).get_value(str(default_landing()))
-        ),
-        "run_settings": RunSettings(
-            as_of=as_of,
-            models_dir=dg.EnvVar(ENV_MODELS_DIR).get_value(str(default_models_dir())),
-        ),
+        "warehouse": Warehouse(db_path=str(db_path or default_db())),
+        "landing": Landing(path=str(landing or default_landing())),
+        "run_settings": RunSettings(as_of=as_of, models_dir=str(default_models_dir())),
     }

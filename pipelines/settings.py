@@ -10,26 +10,32 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 # Environment variables, read by the CLI, the Dagster resources and dbt's profiles.yml alike.
+ENV_DATA = "JOURNEY_DATA"
 ENV_DB = "JOURNEY_DB"
 ENV_LANDING = "JOURNEY_LANDING"
 ENV_MODELS_DIR = "JOURNEY_MODELS_DIR"
 ENV_OUTBOX = "JOURNEY_OUTBOX"
 
 
+def _env_path(name: str, default: Path) -> Path:
+    # An empty variable counts as unset, as shells and CI templates often leave them.
+    return Path(os.environ.get(name) or default)
+
+
 def data_dir() -> Path:
-    return Path(os.environ.get("JOURNEY_DATA", REPO_ROOT / "data"))
+    return _env_path(ENV_DATA, REPO_ROOT / "data")
 
 
 def default_db() -> Path:
-    return Path(os.environ.get(ENV_DB, data_dir() / "journey.duckdb"))
+    return _env_path(ENV_DB, data_dir() / "journey.duckdb")
 
 
 def default_landing() -> Path:
-    return Path(os.environ.get(ENV_LANDING, data_dir() / "landing"))
+    return _env_path(ENV_LANDING, data_dir() / "landing")
 
 
 def default_models_dir() -> Path:
-    return Path(os.environ.get(ENV_MODELS_DIR, data_dir() / "models"))
+    return _env_path(ENV_MODELS_DIR, data_dir() / "models")
 
 
 def parse_as_of(value: str | datetime | None) -> datetime:
