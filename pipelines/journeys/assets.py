@@ -25,7 +25,7 @@ def journey_plan(
     flows = load_flows()
     as_of = run_settings.as_of_ts()
     with warehouse.connect() as con:
-        planned = plan_and_persist(con, flows, as_of, default_outbox())
+        planned, recovered = plan_and_persist(con, flows, as_of, default_outbox())
     counts = planned.group_by("status").len().sort("status")
     by_status = dict(zip(counts["status"], counts["len"], strict=True))
     context.log.info(f"journey plan as of {as_of:%Y-%m-%d %H:%M}: {by_status}")
@@ -34,6 +34,7 @@ def journey_plan(
             "as_of": as_of.isoformat(),
             "messages": planned.height,
             "newly_due": int(planned["is_new"].sum()),
+            "recovered_from_outbox": recovered,
             "by_status": dg.MetadataValue.json(by_status),
         }
     )
