@@ -23,6 +23,8 @@ BENCH_DIR = REPO_ROOT / ".bench"
 JOURNEY = str(Path(sys.executable).parent / "journey")
 # People per store, calibrated so the stores hold about 1M and 10M events over a year.
 STORES = {"1M": 36_000, "10M": 360_000}
+# The whole pipeline (ingest, dbt, churn, journeys) is measured on the smaller store only.
+FULL_RUN_STORES = {"1M"}
 DAYS = 365
 END = "2026-11-30T00:00:00Z"
 
@@ -53,57 +55,37 @@ def count_events(landing: Path) -> int:
     )
 
 
+def _shown(cmd: list[str]) -> str:
+    """The command as a person reruns it from the repository root."""
+    return shlex.join([".venv/bin/journey", *cmd[1:]]).replace(f"{REPO_ROOT}/", "")
+
+
 def bench_store(label: str, people: int) -> list[tuple]:
     store = BENCH_DIR / f"store-{label}"
     timing = store / "_generate_timing.json"
-    gen_cmd = [
-        JOURNEY,
-        "generate",
-        "--customers",
-        str(people),
-        "--days",
-        str(DAYS),
-        "--seed",
-        "1",
-        "--end",
-        END,
-        "--out",
-        str(store),
-    ]
+    gen_cmd = [JOURNEY, "generate", "--customers", str(people), "--days", str(DAYS),
+               "--seed", "1", "--end", END, "--out", str(store)]  # fmt: skip
     if not timing.exists():
         shutil.rmtree(store, ignore_errors=True)
         m = measure(gen_cmd)
-        events = count_events(store)
-        timing.write_text(
-            json.dumps({"wall_s": m.wall_s, "peak_rss_mb": m.peak_rss_mb, "events": events})
-        )
+        record = {"wall_s": m.wall_s, "peak_rss_mb": m.peak_rss_mb, "events": count_events(store)}
+        timing.write_text(json.dumps(record))
     cached = json.loads(timing.read_text())
     events = cached["events"]
-    db = BENCH_DIR / f"ingest-{label}.duckdb"
-    db.unlink(missing_ok=True)
-    ingest_cmd = [JOURNEY, "ingest", "--landing", str(store), "--db", str(db)]
-    ingest = measure(ingest_cmd)
-    rel = lambda cmd: shlex.join([".venv/bin/journey", *cmd[1:]]).replace(str(REPO_ROOT) + "/", "")  # noqa: E731
+    steps = [("generate", gen_cmd, Measurement(cached["wall_s"], cached["peak_rss_mb"]))]
+    for step, command, db in (("ingest", "ingest", "ingest"), ("run (all steps)", "run", "run")):
+        if command == "run" and label not in FULL_RUN_STORES:
+            continue
+        path = BENCH_DIR / f"{db}-{label}.duckdb"
+        path.unlink(missing_ok=True)
+        cmd = [JOURNEY, command, "--landing", str(store), "--db", str(path)]
+        cmd += ["--as-of", END] if command == "run" else []
+        steps.append((step, cmd, measure(cmd)))
     return [
-        (
-            "generate",
-            label,
-            events,
-            round(cached["wall_s"], 1),
-            round(cached["peak_rss_mb"]),
-            int(events / cached["wall_s"]),
-            rel(gen_cmd),
-        ),
-        (
-            "ingest",
-            label,
-            events,
-            round(ingest.wall_s, 1),
-            round(ingest.peak_rss_mb),
-            int(events / ingest.wall_s),
-            rel(ingest_cmd),
-        ),
-    ]
+        (step, label, events, round(m.wall_s, 1), round(m.peak_rss_mb), int(events / m.wall_s),
+         _shown(cmd))
+        for step, cmd, m in steps
+    ]  # fmt: skip
 
 
 def main() -> None:
