@@ -73,10 +73,10 @@ def bench_store(label: str, people: int) -> list[tuple]:
     cached = json.loads(timing.read_text())
     events = cached["events"]
     steps = [("generate", gen_cmd, Measurement(cached["wall_s"], cached["peak_rss_mb"]))]
-    for step, command, db in (("ingest", "ingest", "ingest"), ("run (all steps)", "run", "run")):
+    for step, command in (("ingest", "ingest"), ("run (all steps)", "run")):
         if command == "run" and label not in FULL_RUN_STORES:
             continue
-        path = BENCH_DIR / f"{db}-{label}.duckdb"
+        path = BENCH_DIR / f"{command}-{label}.duckdb"
         path.unlink(missing_ok=True)
         cmd = [JOURNEY, command, "--landing", str(store), "--db", str(path)]
         cmd += ["--as-of", END] if command == "run" else []
