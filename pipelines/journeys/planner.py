@@ -185,4 +185,5 @@ def _resolve_due(
         batch.setdefault(row["customer_id"], []).append(
             Send(row["message_id"], row["flow"], row["channel"], at)
         )
-    row.update(status="sent", sent_at=at, is_new=True, quiet_held=row["send_at"] > row["due_at"])
+    quiet_held = row["send_at"] > row["due_at"]
+    row.update(status="sent", sent_at=at, send_at=at, is_new=True, quiet_held=quiet_held)
