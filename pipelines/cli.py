@@ -144,3 +144,33 @@ def backtest_churn(db: Path | None, as_of: datetime | None, horizon: int) -> Non
             click.echo(f"journey backtest-churn failed: {exc}; run `journey run` first", err=True)
             sys.exit(1)
     click.echo(render_backtest(report))
+
+
+@main.command("backtest")
+@click.option("--from", "start", type=AS_OF, required=True, help="Start of the replayed period.")
+@click.option("--to", "end", type=AS_OF, required=True, help="End of the replayed period.")
+@click.option("--flow", default=None, help="Report one flow (all flows are replayed).")
+@click.option("--step-minutes", default=15, show_default=True, help="Minutes between runs.")
+@click.option("--db", type=click.Path(path_type=Path), default=None, help="DuckDB file.")
+def backtest_journeys(
+    start: datetime, end: datetime, flow: str | None, step_minutes: int, db: Path | None
+) -> None:
+    """Replay the journey planner over a past period, writing nothing; report what it sends."""
+    import duckdb
+
+    from pipelines.journeys.backtest import backtest, render_backtest
+    from pipelines.journeys.flows import FlowsError, load_flows
+    from pipelines.journeys.inputs import MissingModelError
+
+    db = db or default_db()
+    if not db.exists():
+        click.echo(f"journey backtest failed: {db} does not exist; run `journey run`", err=True)
+        sys.exit(1)
+    try:
+        flows = load_flows()
+        with duckdb.connect(str(db), read_only=True) as con:
+            report = backtest(con, flows, start, end, step_minutes, flow)
+    except (FlowsError, MissingModelError, ValueError) as exc:
+        click.echo(f"journey backtest failed: {exc}", err=True)
+        sys.exit(1)
+    click.echo(render_backtest(report))

@@ -132,3 +132,19 @@ def test_what_is_known_at_t_does_not_depend_on_when_dbt_ran(
     built_then = built_then.filter(~pl.col("customer_id").is_in(linked_later))
     assert built_then.height > 0
     assert_frame_equal(built_then, built_later)
+
+
+def test_the_backtest_command(store: dict[str, Path], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+
+    db = new_db(tmp_path / "db")
+    shutil.copy(store["end"], db)
+    args = ["backtest", "--from", "2026-02-27", "--to", "2026-02-28", "--db", str(db)]
+    result = CliRunner().invoke(main, [*args, "--step-minutes", "60", "--flow", "welcome"])
+    assert result.exit_code == 0, result.output
+    assert "every 60 min (25 runs" in result.output and "welcome" in result.output
+    missing = CliRunner().invoke(main, ["backtest", "--from", "2026-02-27", "--to", "2026-02-28",
+                                        "--db", str(tmp_path / "none.duckdb")])  # fmt: skip
+    assert missing.exit_code == 1 and "does not exist" in missing.output
