@@ -103,13 +103,14 @@ class Candidates:
 
     frame: pl.DataFrame
     recurring: dict[str, list[dict[str, Any]]]
+    trigger_schema: pl.Schema
 
     def without(self, message_ids: set[str]) -> Candidates:
         """The same, minus messages already settled (a backtest prunes as it goes)."""
         if not message_ids:
             return self
         kept = self.frame.filter(~pl.col("message_id").is_in(list(message_ids)))
-        return Candidates(kept, self.recurring)
+        return Candidates(kept, self.recurring, self.trigger_schema)
 
 
 def expand(triggers: pl.DataFrame, flows: FlowConfig) -> Candidates:
@@ -125,7 +126,7 @@ def expand(triggers: pl.DataFrame, flows: FlowConfig) -> Candidates:
         for step in flow.steps:
             frames.extend(_step_rows(matching, flow, step))
     frame = pl.concat(frames, how="vertical_relaxed") if frames else _empty(triggers, flows)
-    return Candidates(_with_ids(frame, flows), recurring_triggers)
+    return Candidates(_with_ids(frame, flows), recurring_triggers, triggers.schema)
 
 
 def recurring(candidates: Candidates, flows: FlowConfig, log: SendLog, at: datetime) -> list[dict]:
@@ -149,6 +150,9 @@ def recurring(candidates: Candidates, flows: FlowConfig, log: SendLog, at: datet
                 occurrence_id = f"{trigger['trigger_id']}@{anchor:%Y%m%dT%H%M%S}"
                 due.append({**trigger, "triggered_at": anchor, "trigger_id": occurrence_id})
         if due:
-            frame = pl.DataFrame(due).drop("exit_at")
+            frame = pl.from_dicts(
+                [{k: v for k, v in d.items() if k != "exit_at"} for d in due],
+                schema=candidates.trigger_schema,
+            )
             rows.extend(_with_ids(pl.concat(_step_rows(frame, flow, step)), flows).to_dicts())
     return rows
