@@ -9,7 +9,7 @@ done. A step only re-decides the messages that can still change; the last one re
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import duckdb
@@ -175,8 +175,7 @@ def report_from_store(
     messages = stored_messages(con)
     rows = summarize(messages, completed_orders(con), flows, start, end, flow)
     runs = len(step_times(start, end, step_minutes))
-    report = BacktestReport(start, end, step_minutes, runs, 0.0, flow, rows, messages)
-    return replace(report)
+    return BacktestReport(start, end, step_minutes, runs, 0.0, flow, rows, messages)
 
 
 def render_backtest(report: BacktestReport) -> str:

@@ -18,7 +18,6 @@ ExitKind = Literal["order", "cart", "browse", "review", "unsubscribe", "engage",
 Incentive = Literal["discount", "free_shipping", "loyalty_points"]
 
 AUDIENCE_CHANNELS = ("meta_audience", "google_audience")
-EXIT_KINDS: tuple[str, ...] = ExitKind.__args__  # type: ignore[attr-defined]
 # The trigger kinds the dbt model journey_triggers produces (its accepted_values test agrees).
 TRIGGER_KINDS = (
     "signed_up",
