@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from pipelines.ingest.schema import ensure_raw_schema
+from pipelines.journeys.content import product_cards
 from pipelines.journeys.engine import run_journeys
 from pipelines.journeys.flows import CapRule, QuietHours, load_flows
 from pipelines.journeys.inputs import MissingModelError, Reach
@@ -25,6 +26,7 @@ from pipelines.journeys.rules import (
     message_id,
     next_allowed,
 )
+from pipelines.journeys.templates import render
 
 FLOWS = load_flows()
 T0 = datetime(2026, 1, 5, 9, 0)  # a Monday, winter time in Europe
@@ -354,3 +356,64 @@ def test_flow_lift_compares_treated_and_held_out_entrants(tmp_path: Path) -> Non
     assert lift["lift_ci_low"] < lift["lift"] < lift["lift_ci_high"]
     early = flow_lift(con, FLOWS, T0 + 2 * D).filter(pl.col("flow") == "welcome")
     assert early.row(0, named=True)["treated_entrants"] == 0  # the 5-day window is not over
+
+
+def test_emails_show_products_that_fit_the_message(tmp_path: Path) -> None:
+    con = warehouse(tmp_path / "w.duckdb", [])
+    assert product_cards(con, [{"message_id": "m", "channel": "email", "flow": "cadence",
+                                "context": "{}"}]) == {}  # fmt: skip
+    con.execute(
+        "create table main.products as select * from (values"
+        " ('p1', 'Boot', 'Shoes', 90.0, 'u1', 4.8, 'Great', 5, true),"
+        " ('p2', 'Sandal', 'Shoes', 30.0, 'u2', 3.0, null, 50, true),"
+        " ('p3', 'Tote', 'Bags', 40.0, 'u3', null, null, 20, true),"
+        " ('p4', 'Clutch', 'Bags', 60.0, 'u4', 5.0, 'Lovely', 1, false))"
+        " t(product_id, name, category, price, url, avg_rating, top_review_body, purchases,"
+        " in_stock)"
+    )
+    con.execute(
+        "insert into ml.recommendations values ('product', 'p1', 'p3', 1, 'bought_together', ?),"
+        " ('product', 'p1', 'p2', 2, 'same_category', ?)",
+        [T0, T0],
+    )
+
+    def message(flow: str, channel: str = "email", **context) -> dict:
+        return {"message_id": flow + channel, "flow": flow, "channel": channel,
+                "context": json.dumps(context)}  # fmt: skip
+
+    cards = product_cards(
+        con,
+        [
+            message("cross_sell", product_ids=["p1"]),
+            message("cart_abandonment", product_ids=["p2", "p4"]),
+            message("browse_abandonment", categories=["Shoes"]),
+            message("cadence"),
+            message("cart_abandonment", "sms", product_ids=["p2"]),
+        ],
+    )
+    names = {k: [c["name"] for c in v] for k, v in cards.items()}
+    assert names == {
+        "cross_sellemail": ["Tote", "Sandal"],  # pairs with the boot, not the boot again
+        "cart_abandonmentemail": ["Sandal"],  # the clutch is out of stock
+        "browse_abandonmentemail": ["Boot", "Sandal"],  # best rated first
+        "cadenceemail": ["Sandal", "Tote", "Boot"],  # bestsellers
+    }
+    assert cards["browse_abandonmentemail"][0]["review"] == "Great"
+    rendered = render(message("browse_abandonment", categories=["Shoes"]) | {"step": "picks"},
+                      FLOWS.settings, cards["browse_abandonmentemail"])  # fmt: skip
+    assert '- Boot (4.8/5) "Great"' in rendered["content"]["text"]
+    assert rendered["link"].startswith("https://shop.example.com/collections/shoes?utm_source=")
+    assert "utm_medium=email&utm_campaign=browse_abandonment&utm_content=picks" in rendered["link"]
+
+
+def test_every_channel_links_back_with_utm_tags_and_codes() -> None:
+    base = {"message_id": "abc123def456", "flow": "cart_abandonment", "step": "incentive",
+            "context": json.dumps({"cart_id": "k 1", "incentive": "discount"})}  # fmt: skip
+    email = render(base | {"channel": "email"}, FLOWS.settings)
+    assert email["link"].startswith("https://shop.example.com/cart?cart=k%201&utm_source=journeys")
+    assert "jm=abc123def456" in email["link"] and email["content"]["coupon"] == "DISC-ABC123DE"
+    assert "Use code DISC-ABC123DE for 10% off." in email["content"]["text"]
+    sms = render(base | {"channel": "sms", "step": "nudge"}, FLOWS.settings)
+    assert sms["content"]["text"].endswith(sms["link"]) and "utm_medium=sms" in sms["link"]
+    audience = render(base | {"channel": "meta_audience", "step": "retarget"}, FLOWS.settings)
+    assert audience["content"]["audience"] == "cart_abandonment.retarget"

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipelines.journeys.content import product_cards
 from pipelines.journeys.flows import AUDIENCE_CHANNELS, FlowConfig
 from pipelines.journeys.templates import render
 from pipelines.settings import ENV_OUTBOX, data_dir
@@ -149,8 +150,10 @@ def dispatch(
     reconciled = reconcile(con, outbox)
     queued = con.sql("select * from journeys.messages where status = 'queued'").pl()
     contacts = _recipients(con, queued["customer_id"].unique().sort().to_list())
+    messages = queued.to_dicts()
+    cards = product_cards(con, messages)
     written = existing = 0
-    for message in queued.iter_rows(named=True):
+    for message in messages:
         payload = {
             **{c: message[c] for c in ("message_id", "customer_id", "flow", "step", "channel")},
             "trigger_id": message["trigger_id"],
@@ -159,7 +162,7 @@ def dispatch(
             "to": recipient(message["channel"], contacts.get(message["customer_id"], {})),
             "dry_run": True,
             "rendered_at": dry_run_at,
-            **render(message, flows.settings),
+            **render(message, flows.settings, cards.get(message["message_id"])),
         }
         if write_atomic(outbox_path(outbox, message["channel"], message["message_id"]), payload):
             written += 1

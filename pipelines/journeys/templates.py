@@ -93,7 +93,15 @@ def link(message: dict[str, Any], context: dict[str, Any], settings: Settings) -
     return f"{settings.store_url.rstrip('/')}{path}{separator}{urlencode(query)}"
 
 
-def render(message: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def _card(product: dict[str, Any]) -> str:
+    rating = f" ({product['rating']:.1f}/5)" if product.get("rating") else ""
+    review = f' "{product["review"]}"' if product.get("review") else ""
+    return f"- {product.get('name') or product['product_id']}{rating}{review}"
+
+
+def render(
+    message: dict[str, Any], settings: Settings, products: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The channel payload of a planned message (no recipient; the dispatcher adds it)."""
     context = json.loads(message["context"] or "{}")
     url = link(message, context, settings)
@@ -117,8 +125,9 @@ def render(message: dict[str, Any], settings: Settings) -> dict[str, Any]:
             "action": "add",
         }
     elif channel == "email":
-        products = context.get("product_ids") or []
-        content = {"subject": headline, "text": f"{body}\n\n{url}", "products": products}
+        cards = "".join(f"{_card(p)}\n" for p in products or [])
+        text = f"{body}\n\n{cards}\n{url}" if cards else f"{body}\n\n{url}"
+        content = {"subject": headline, "text": text, "products": products or []}
     elif channel == "push":
         content = {"title": headline, "body": body, "url": url}
     else:
