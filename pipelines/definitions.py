@@ -6,11 +6,12 @@ from typing import Any
 import dagster as dg
 
 from pipelines.ingest.assets import ingest_job, landing_sensor, raw_tables
+from pipelines.journeys import JOURNEY_ASSETS, JOURNEY_JOBS, JOURNEY_SCHEDULES
 from pipelines.ml.assets import ML_ASSETS
 from pipelines.resources import default_resources
 from pipelines.transform import DBT_ASSETS, dbt_resource
 
-ALL_ASSETS: list = [raw_tables, *DBT_ASSETS, *ML_ASSETS]
+ALL_ASSETS: list = [raw_tables, *DBT_ASSETS, *ML_ASSETS, *JOURNEY_ASSETS]
 
 
 def pipeline_resources(
@@ -22,7 +23,8 @@ def pipeline_resources(
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    jobs=[ingest_job],
+    jobs=[ingest_job, *JOURNEY_JOBS],
+    schedules=JOURNEY_SCHEDULES,
     sensors=[landing_sensor],
     resources=pipeline_resources(),
     # DuckDB admits one writing process at a time, so a run's steps go one after another.

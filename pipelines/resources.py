@@ -10,7 +10,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.settings import default_db, default_landing, default_models_dir, parse_as_of
+from pipelines.settings import (
+    default_db,
+    default_landing,
+    default_models_dir,
+    default_outbox,
+    parse_as_of,
+)
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -43,6 +49,7 @@ class RunSettings(dg.ConfigurableResource):
     churn_horizon_days: int = 90
     churn_threshold: float = 0.7
     models_dir: str = "data/models"
+    outbox_dir: str = "data/outbox"
 
     def as_of_ts(self) -> datetime:
         return parse_as_of(self.as_of)
@@ -57,5 +64,9 @@ def default_resources(
     return {
         "warehouse": Warehouse(db_path=str(db_path or default_db())),
         "landing": Landing(path=str(landing or default_landing())),
-        "run_settings": RunSettings(as_of=as_of, models_dir=str(default_models_dir())),
+        "run_settings": RunSettings(
+            as_of=as_of,
+            models_dir=str(default_models_dir()),
+            outbox_dir=str(default_outbox(db_path)),
+        ),
     }

@@ -34,6 +34,11 @@ def default_landing() -> Path:
     return _env_path(ENV_LANDING, data_dir() / "landing")
 
 
+def default_outbox(db_path: Path | None = None) -> Path:
+    # The outbox is the dry-run record of what one warehouse sent, so it lives beside it.
+    return _env_path(ENV_OUTBOX, (db_path or default_db()).parent / "outbox")
+
+
 def default_models_dir() -> Path:
     return _env_path(ENV_MODELS_DIR, data_dir() / "models")
 

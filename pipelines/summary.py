@@ -120,6 +120,27 @@ def churn_summary(con: duckdb.DuckDBPyConnection) -> str:
     return "\n".join(out)
 
 
+def journey_summary(con: duckdb.DuckDBPyConnection) -> str:
+    rows = _rows(
+        con,
+        """select flow, step, coalesce(channel, '-') as channel,
+                  count(*)::bigint as planned,
+                  count(*) filter (where status = 'sent')::bigint,
+                  count(*) filter (where status = 'scheduled')::bigint,
+                  count(*) filter (where status = 'held_quiet_hours')::bigint,
+                  count(*) filter (where status in ('deferred_cap', 'dropped_cap'))::bigint,
+                  count(*) filter (where status = 'held_out')::bigint,
+                  count(*) filter (where status in ('exited', 'expired', 'cancelled'))::bigint,
+                  count(*) filter (where status in ('suppressed', 'no_channel'))::bigint
+           from journey_messages group by all order by flow, min(due_at), step, channel""",
+    )
+    headers = ["flow", "step", "channel", "planned", "sent", "scheduled", "quiet hours",
+               "capped", "held out", "exited/expired", "no channel"]  # fmt: skip
+    return "Messages planned per flow, step and channel (all runs so far):\n" + format_table(
+        headers, rows
+    )
+
+
 def summarize(db_path: Path, since: datetime, ingest_only: bool = False) -> str:
     """Everything the run produced that exists in this warehouse, as plain text."""
     con = duckdb.connect(str(db_path), read_only=True)
@@ -133,6 +154,8 @@ def summarize(db_path: Path, since: datetime, ingest_only: bool = False) -> str:
             parts.append(segment_summary(con))
         if _table_exists(con, "ml", "churn_backtest"):
             parts.append(churn_summary(con))
+        if _table_exists(con, "journeys", "messages"):
+            parts.append(journey_summary(con))
         return "\n\n".join(parts)
     finally:
         con.close()

@@ -1,8 +1,10 @@
 """Dagster assets of the journey engine, the 15-minute schedule and the daily churn retraining."""
 
+from pathlib import Path
+
 import dagster as dg
 
-from pipelines.journeys.dispatch import default_outbox, dispatch
+from pipelines.journeys.dispatch import dispatch
 from pipelines.journeys.engine import plan_and_persist
 from pipelines.journeys.flows import load_flows
 from pipelines.journeys.lift import write_lift
@@ -25,7 +27,7 @@ def journey_plan(
     flows = load_flows()
     as_of = run_settings.as_of_ts()
     with warehouse.connect() as con:
-        planned, recovered = plan_and_persist(con, flows, as_of, default_outbox())
+        planned, recovered = plan_and_persist(con, flows, as_of, Path(run_settings.outbox_dir))
     counts = planned.group_by("status").len().sort("status")
     by_status = dict(zip(counts["status"], counts["len"], strict=True))
     context.log.info(f"journey plan as of {as_of:%Y-%m-%d %H:%M}: {by_status}")
@@ -45,7 +47,7 @@ def outbox_dispatch(
     context: dg.AssetExecutionContext, warehouse: Warehouse, run_settings: RunSettings
 ) -> dg.MaterializeResult:
     """Render queued messages into the dry-run outbox, then record them as sent."""
-    outbox = default_outbox()
+    outbox = Path(run_settings.outbox_dir)
     with warehouse.connect() as con:
         result = dispatch(con, load_flows(), outbox, run_settings.as_of_ts())
     context.log.info(

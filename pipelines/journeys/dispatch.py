@@ -24,7 +24,6 @@ import polars as pl
 from pipelines.journeys.content import product_cards
 from pipelines.journeys.flows import AUDIENCE_CHANNELS, FlowConfig
 from pipelines.journeys.templates import render
-from pipelines.settings import ENV_OUTBOX, data_dir
 
 RECIPIENT_KINDS = {
     "email": "email",
@@ -33,11 +32,6 @@ RECIPIENT_KINDS = {
     "messenger": "messenger_psid",
 }
 SENT_COLUMNS = ("message_id", "customer_id", "flow", "step", "channel", "sent_at")
-
-
-def default_outbox() -> Path:
-    """JOURNEY_OUTBOX, else <data>/outbox."""
-    return Path(os.environ.get(ENV_OUTBOX, data_dir() / "outbox"))
 
 
 def outbox_path(outbox: Path, channel: str, message_id: str) -> Path:
