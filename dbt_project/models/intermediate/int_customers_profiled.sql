@@ -89,7 +89,7 @@ order_stats as (
         count(*) as placed_orders_count,
         count(case when status = 'cancelled' then 1 end) as cancelled_orders_count,
         count(case when status = 'refunded' then 1 end) as refunded_orders_count,
-        sum(case when is_completed then revenue else 0 end) as revenue,
+        round(sum(case when is_completed then revenue else 0 end), 2) as revenue,
         min(case when is_completed then ordered_at end) as first_order_at,
         max(case when is_completed then ordered_at end) as last_order_at
     from orders

@@ -88,7 +88,7 @@ cart_counts as (
 
 purchase_counts as (
 
-    select product_id, cast(sum(quantity) as {{ dbt.type_bigint() }}) as purchases, sum(line_revenue) as revenue
+    select product_id, cast(sum(quantity) as {{ dbt.type_bigint() }}) as purchases, round(sum(line_revenue), 2) as revenue
     from order_lines
     where is_completed
     group by product_id
