@@ -16,6 +16,16 @@ from pipelines.ingest.assets import landing_sensor
 from pipelines.resources import Landing
 
 END = "2026-11-30T00:00:00Z"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_notebook(path: Path) -> None:
+    """Execute a notebook's code cells in order, as a reader would (JOURNEY_DB set by caller)."""
+    namespace: dict = {}
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            exec(compile("".join(cell["source"]), str(path), "exec"), namespace)
+    assert namespace["stages"].height > 0 and namespace["messages"].height > 0
 
 
 def invoke(*args: str, env: dict[str, str] | None = None):
@@ -122,7 +132,9 @@ def test_ingest_assets_materialize_against_a_temporary_duckdb(store: Path, tmp_p
     assert by_key["raw/load_manifest"]["files_loaded"].value == files == 31  # 30 days + catalogue
 
 
-def test_demo_runs_the_whole_pipeline_end_to_end(tmp_path: Path) -> None:
+def test_demo_runs_the_whole_pipeline_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Every default path must follow JOURNEY_DATA; an empty variable counts as unset.
     env = {"JOURNEY_DATA": str(tmp_path / "data"), "JOURNEY_DB": "", "JOURNEY_LANDING": None}
     first = CliRunner().invoke(main, ["demo", "--customers", "600", "--days", "60"], env=env)
@@ -142,6 +154,8 @@ def test_demo_runs_the_whole_pipeline_end_to_end(tmp_path: Path) -> None:
     assert "Customers per segment" in first.output and segments >= 5
     assert scored == stages.get("buyer", 0) + stages.get("repeat_buyer", 0)
     assert "Churn scores:" in first.output
+    monkeypatch.setenv("JOURNEY_DB", str(db))
+    run_notebook(REPO / "notebooks" / "explore_marts.ipynb")
     # A second demo reuses the store and loads nothing twice.
     second = CliRunner().invoke(main, ["demo"], env=env)
     assert second.exit_code == 0, second.output
