@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 
 from pipelines.ingest.assets import ingest_job, landing_sensor, raw_tables
-from pipelines.journeys import JOURNEY_ASSETS, JOURNEY_JOBS, JOURNEY_SCHEDULES
+from pipelines.journeys.assets import JOURNEY_ASSETS, JOURNEY_JOBS, JOURNEY_SCHEDULES
 from pipelines.ml.assets import ML_ASSETS
 from pipelines.resources import default_resources
 from pipelines.transform import DBT_ASSETS, dbt_resource

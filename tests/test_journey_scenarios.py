@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from dbt_helpers import DbtRun, create_raw, failures, new_db
 
-from pipelines.journeys import dispatch as dispatch_module
+from activations import outbox as dispatch_module
 from pipelines.journeys.engine import run_journeys
 from pipelines.journeys.flows import load_flows
 from pipelines.journeys.planner import plan

@@ -11,8 +11,9 @@ import duckdb
 import polars as pl
 import pytest
 
+from activations.content import product_cards
+from activations.templates import render
 from pipelines.ingest.schema import ensure_raw_schema
-from pipelines.journeys.content import product_cards
 from pipelines.journeys.engine import run_journeys
 from pipelines.journeys.flows import CapRule, QuietHours, load_flows
 from pipelines.journeys.inputs import MissingModelError, Reach
@@ -26,7 +27,6 @@ from pipelines.journeys.rules import (
     message_id,
     next_allowed,
 )
-from pipelines.journeys.templates import render
 
 FLOWS = load_flows()
 T0 = datetime(2026, 1, 5, 9, 0)  # a Monday, winter time in Europe

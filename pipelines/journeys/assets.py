@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.journeys.dispatch import dispatch
+from activations.outbox import dispatch
 from pipelines.journeys.engine import plan_and_persist
 from pipelines.journeys.flows import load_flows
 from pipelines.journeys.lift import write_lift

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from activations.outbox import DispatchResult, dispatch, reconcile
 from pipelines.ingest.schema import ensure_raw_schema
-from pipelines.journeys.dispatch import DispatchResult, dispatch, reconcile
 from pipelines.journeys.flows import FlowConfig
 from pipelines.journeys.planner import plan
 from pipelines.journeys.store import persist

@@ -21,9 +21,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.journeys.content import product_cards
+from activations.content import product_cards
+from activations.templates import render
 from pipelines.journeys.flows import AUDIENCE_CHANNELS, FlowConfig
-from pipelines.journeys.templates import render
 
 RECIPIENT_KINDS = {
     "email": "email",
