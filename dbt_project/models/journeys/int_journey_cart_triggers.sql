@@ -1,9 +1,12 @@
 {{ config(materialized='view') }}
 
--- cart_idle triggers: a cart (cart_id) with no further cart activity for cart_idle_minutes after
--- an add, removal or checkout, no order of that cart by then and no order by the customer in
--- the idle time, and something still in it. Fires at the end of the idle time; returning to the
--- cart later and leaving again is a new trigger.
+{%- set idle_seconds = [var('cart_idle_minutes'), var('session_gap_minutes')] | max * 60 %}
+
+-- cart_idle triggers: a cart (cart_id) added to or checked out, then the customer idle (no site
+-- activity) for cart_idle_minutes, with no order of that cart by then, no order by the customer
+-- since the cart's last activity, and something still in it. Fires at the end of the idle time
+-- (once the session is surely over too, as for browse_idle); returning and leaving again is a
+-- new trigger.
 with
 
 events as (
@@ -29,29 +32,51 @@ orders as (
 
 ),
 
-with_next as (
+sessions as (
 
     select
         *,
-        lead(occurred_at) over (
-            partition by customer_id, cart_id order by occurred_at, message_id
-        ) as next_occurred_at
+        lead(started_at) over (partition by customer_id order by started_at) as next_started_at
+    from {{ ref('sessions') }}
+
+),
+
+lulls as (
+
+    -- the ends of the sessions after which the customer stayed away for the idle time
+    select customer_id, ended_at
+    from sessions
+    where next_started_at is null
+       or {{ dbt.datediff('ended_at', 'next_started_at', 'second') }} > {{ idle_seconds }}
+
+),
+
+cart_event_lulls as (
+
+    select cart_events.message_id, min(lulls.ended_at) as lull_at
     from cart_events
+    inner join lulls
+        on cart_events.customer_id = lulls.customer_id
+        and lulls.ended_at >= cart_events.occurred_at
+    group by cart_events.message_id
 
 ),
 
 idle_points as (
 
+    -- each cart's last activity before the customer went idle
     select
-        customer_id,
-        cart_id,
-        message_id,
-        occurred_at as last_carted_at,
-        {{ dbt.dateadd('minute', var('cart_idle_minutes'), 'occurred_at') }} as idle_at
-    from with_next
-    where next_occurred_at is null
-       or {{ dbt.datediff('occurred_at', 'next_occurred_at', 'second') }}
-          > {{ var('cart_idle_minutes') * 60 }}
+        cart_events.customer_id,
+        cart_events.cart_id,
+        cart_events.message_id,
+        cart_events.occurred_at as last_carted_at,
+        {{ dbt.dateadd('second', idle_seconds, 'cart_event_lulls.lull_at') }} as idle_at
+    from cart_events
+    inner join cart_event_lulls on cart_events.message_id = cart_event_lulls.message_id
+    qualify row_number() over (
+        partition by cart_events.customer_id, cart_events.cart_id, cart_event_lulls.lull_at
+        order by cart_events.occurred_at desc, cart_events.message_id desc
+    ) = 1
 
 ),
 
@@ -135,11 +160,15 @@ final as (
         'cart:' || open_idles.message_id as trigger_id,
         open_idles.customer_id,
         open_idles.idle_at as triggered_at,
+        sessions.session_id,
         open_idles.cart_id,
         contents.product_ids,
         categories.categories,
         coalesce(contents.cart_value, checkouts.revenue) as amount
     from open_idles
+    inner join sessions
+        on open_idles.customer_id = sessions.customer_id
+        and open_idles.last_carted_at between sessions.started_at and sessions.ended_at
     left join contents on open_idles.message_id = contents.idle_message_id
     left join categories on open_idles.message_id = categories.idle_message_id
     left join checkouts on open_idles.message_id = checkouts.idle_message_id

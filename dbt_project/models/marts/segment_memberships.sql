@@ -9,15 +9,29 @@ customers as (
 
 ),
 
-browse_abandonments as (
+trigger_sessions as (
 
-    select * from {{ ref('int_browse_abandonments_detected') }}
+    select trigger_id, session_id from {{ ref('int_journey_browse_triggers') }}
+    union all
+    select trigger_id, session_id from {{ ref('int_journey_cart_triggers') }}
 
 ),
 
-cart_abandonments as (
+abandonments as (
 
-    select * from {{ ref('int_cart_abandonments_detected') }}
+    -- the journeys' own browse_idle and cart_idle triggers, so that segments and messages
+    -- agree: each person's latest one of each kind that no exit of its flow has ended yet (both
+    -- flows exit on a cart add or checkout and on an order, see pipelines/journeys/flows.yml)
+    select timelines.*, trigger_sessions.session_id
+    from {{ ref('int_journey_trigger_timelines') }} as timelines
+    left join trigger_sessions on timelines.trigger_id = trigger_sessions.trigger_id
+    where timelines.trigger in ('browse_idle', 'cart_idle')
+      and (timelines.exit_cart_at is null or timelines.exit_cart_at > {{ as_of() }})
+      and (timelines.exit_order_at is null or timelines.exit_order_at > {{ as_of() }})
+    qualify row_number() over (
+        partition by timelines.customer_id, timelines.trigger
+        order by timelines.triggered_at desc, timelines.trigger_id desc
+    ) = 1
 
 ),
 
@@ -69,16 +83,17 @@ browse_abandoners as (
 
     select
         'browse_abandoners' as segment,
-        browse_abandonments.customer_id,
-        browse_abandonments.entered_at,
-        browse_abandonments.session_id as trigger_id,
-        browse_abandonments.session_id,
+        abandonments.customer_id,
+        abandonments.triggered_at as entered_at,
+        abandonments.trigger_id,
+        abandonments.session_id,
         cast(null as {{ dbt.type_string() }}) as cart_id,
         cast(null as {{ dbt.type_string() }}) as order_id,
-        browse_abandonments.categories,
-        browse_abandonments.product_ids
-    from browse_abandonments
-    inner join reachable on browse_abandonments.customer_id = reachable.customer_id
+        abandonments.categories,
+        abandonments.product_ids
+    from abandonments
+    inner join reachable on abandonments.customer_id = reachable.customer_id
+    where abandonments.trigger = 'browse_idle'
 
 ),
 
@@ -86,16 +101,17 @@ cart_abandoners as (
 
     select
         'cart_abandoners',
-        cart_abandonments.customer_id,
-        cart_abandonments.entered_at,
-        coalesce(cart_abandonments.cart_id, cart_abandonments.session_id),
-        cart_abandonments.session_id,
-        cart_abandonments.cart_id,
+        abandonments.customer_id,
+        abandonments.triggered_at,
+        abandonments.trigger_id,
+        abandonments.session_id,
+        abandonments.cart_id,
         null,
-        cart_abandonments.categories,
-        cart_abandonments.product_ids
-    from cart_abandonments
-    inner join reachable on cart_abandonments.customer_id = reachable.customer_id
+        abandonments.categories,
+        abandonments.product_ids
+    from abandonments
+    inner join reachable on abandonments.customer_id = reachable.customer_id
+    where abandonments.trigger = 'cart_idle'
 
 ),
 
