@@ -24,6 +24,7 @@ import polars as pl
 from activations.content import product_cards
 from activations.templates import render
 from pipelines.journeys.flows import AUDIENCE_CHANNELS, FlowConfig
+from pipelines.warehouse import transaction
 
 RECIPIENT_KINDS = {
     "email": "email",
@@ -92,10 +93,8 @@ def recipient(channel: str, contacts: dict[str, str]) -> dict[str, str]:
 
 def _record_sent(con: duckdb.DuckDBPyConnection, sent: pl.DataFrame) -> None:
     """In one transaction: append the sends not yet logged and mark the messages sent."""
-    con.register("dispatched_rows", sent.select(SENT_COLUMNS).to_arrow())
     columns = ", ".join(SENT_COLUMNS)
-    try:
-        con.execute("begin transaction")
+    with transaction(con, dispatched_rows=sent.select(SENT_COLUMNS)):
         con.execute(
             f"insert into journeys.sent_messages ({columns})"
             f" select {columns} from dispatched_rows d where not exists"
@@ -105,12 +104,6 @@ def _record_sent(con: duckdb.DuckDBPyConnection, sent: pl.DataFrame) -> None:
             "update journeys.messages set status = 'sent', sent_at = d.sent_at"
             " from dispatched_rows d where journeys.messages.message_id = d.message_id"
         )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("dispatched_rows")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.schema import ensure_raw_schema
+from pipelines.warehouse import transaction
 
 if TYPE_CHECKING:
     from models.backtest import BacktestReport
@@ -104,16 +105,14 @@ def write_backtest(con: duckdb.DuckDBPyConnection, report: BacktestReport) -> No
             for r in report.recommendations
         ],
     }  # fmt: skip
-    con.execute("begin transaction")
-    try:
-        for table, rows in frames.items():
+    filled = {
+        f"bt_{table}": pl.DataFrame(rows, infer_schema_length=None)
+        for table, rows in frames.items()
+        if rows
+    }
+    with transaction(con, **filled):
+        for table in frames:
             con.execute(f"delete from ml.{table} where as_of = ?", [report.as_of])
-            if rows:
-                con.register("bt_rows", pl.DataFrame(rows, infer_schema_length=None).to_arrow())
-                columns = ", ".join(rows[0])
-                con.execute(f"insert into ml.{table} ({columns}) select {columns} from bt_rows")
-                con.unregister("bt_rows")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+            if f"bt_{table}" in filled:
+                columns = ", ".join(filled[f"bt_{table}"].columns)
+                con.execute(f"insert into ml.{table} ({columns}) select {columns} from bt_{table}")

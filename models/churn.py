@@ -21,6 +21,7 @@ from models.estimator import ChurnModel, fit_churn_model, matrix
 from models.fallback import fit_bgnbd, recency_heuristic, score_bgnbd
 from models.features import FEATURES, features_at, history_start, labelled_features
 from pipelines.ingest.schema import ensure_raw_schema
+from pipelines.warehouse import transaction
 
 # Below these the classifier's validation is noise: BG/NBD (no labels needed) scores instead.
 MIN_LABELLED = 200
@@ -167,9 +168,7 @@ def write_scores(con: duckdb.DuckDBPyConnection, run: ChurnRun) -> None:
     """Replace the scores of the run's as_of in ml.churn_scores (re-runs are idempotent)."""
     ensure_raw_schema(con)
     scored_at = datetime.now(UTC).replace(tzinfo=None)
-    con.register("churn_rows", run.scores.to_arrow())
-    con.execute("begin transaction")
-    try:
+    with transaction(con, churn_rows=run.scores):
         con.execute("delete from ml.churn_scores where as_of = ?", [run.as_of])
         con.execute(
             "insert into ml.churn_scores (customer_id, churn_score, top_reasons, model_version,"
@@ -177,9 +176,3 @@ def write_scores(con: duckdb.DuckDBPyConnection, run: ChurnRun) -> None:
             " select customer_id, churn_score, top_reasons, ?, ?, ?, ? from churn_rows",
             [run.model_version, run.horizon_days, run.as_of, scored_at],
         )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("churn_rows")

@@ -13,6 +13,7 @@ import polars as pl
 
 from models import recommend_sql as sql
 from pipelines.ingest.schema import ensure_raw_schema
+from pipelines.warehouse import transaction
 
 DEFAULT_K = 10
 
@@ -118,18 +119,10 @@ def write_recommendations(
 ) -> None:
     """Replace the rows of `as_of` in ml.recommendations (re-runs are idempotent)."""
     ensure_raw_schema(con)
-    con.register("rec_rows", recs.to_arrow())
-    con.execute("begin transaction")
-    try:
+    with transaction(con, rec_rows=recs):
         con.execute("delete from ml.recommendations where as_of = ?", [as_of])
         con.execute(
             "insert into ml.recommendations (subject_type, subject_id, product_id, rank, reason,"
             " as_of) select subject_type, subject_id, product_id, rank, reason, ? from rec_rows",
             [as_of],
         )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("rec_rows")

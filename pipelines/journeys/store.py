@@ -14,6 +14,7 @@ import polars as pl
 
 from pipelines.ingest.schema import ensure_raw_schema
 from pipelines.journeys.planner import FINAL_STATUSES
+from pipelines.warehouse import transaction
 
 STORE_COLUMNS = (
     "message_id", "customer_id", "flow", "step", "channel", "trigger", "trigger_id",
@@ -42,9 +43,7 @@ def persist(
     rows = _stored(plan, as_of, queue_new)
     final = ", ".join(f"'{s}'" for s in FINAL_STATUSES)
     updates = ", ".join(f"{c} = excluded.{c}" for c in STORE_COLUMNS if c not in _STICKY)
-    con.register("journey_plan_rows", rows.to_arrow())
-    try:
-        con.execute("begin transaction")
+    with transaction(con, journey_plan_rows=rows):
         con.execute(
             f"insert into journeys.messages ({', '.join(STORE_COLUMNS)})"
             f" select {', '.join(STORE_COLUMNS)} from journey_plan_rows"
@@ -59,12 +58,6 @@ def persist(
             " and message_id not in (select message_id from journey_plan_rows)",
             [CANCELLED_REASON, as_of],
         )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("journey_plan_rows")
 
 
 class MemoryStore:
