@@ -123,12 +123,12 @@ final as (
         coalesce(consents.messenger_consent, false) as messenger_consent,
         consents.email_opted_in_at,
         consents.email_opted_out_at,
-        consents.push_token,
-        consents.messenger_psid,
+        contacts.push_token,
+        contacts.messenger_psid,
         contacts.advertising_id,
         coalesce(
-            contacts.email, contacts.phone, consents.push_token,
-            consents.messenger_psid, contacts.advertising_id
+            contacts.email, contacts.phone, contacts.push_token,
+            contacts.messenger_psid, contacts.advertising_id
         ) is not null as is_reachable,
         activity.first_seen_at,
         activity.signed_up_at,

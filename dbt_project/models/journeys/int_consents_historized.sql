@@ -1,9 +1,10 @@
 {{ config(materialized='table') }}
 
--- Consent per customer and channel as a history of periods [valid_from, valid_to): each row is
--- a change of state (opted in or out), with the reason. Opt-outs are the same as in
--- int_consents_resolved (unsubscribes, STOP/failed SMS, hard bounces, spam reports); at equal
--- times the opt-out wins. A change counts from when it became known as the customer's.
+-- The one definition of consent: per customer and channel, a history of periods
+-- [valid_from, valid_to) in known time, one row per change of state. Opt-outs are Subscription
+-- Updated (unsubscribed), the Unsubscribed event of a channel (email when none is given), hard
+-- email bounces, spam reports and failed SMS (carriers fail sends to numbers that replied
+-- STOP); only Subscription Updated opts in. int_consents_resolved is its row valid at as_of.
 with
 
 subscription_updates as (
@@ -20,7 +21,7 @@ engagements as (
 
 events as (
 
-    select message_id, customer_id, known_at from {{ ref('int_journey_events') }}
+    select message_id, customer_id, occurred_at, known_at from {{ ref('int_journey_events') }}
 
 ),
 
@@ -33,11 +34,7 @@ changes as (
 
     union all
 
-    select
-        message_id,
-        channel,
-        false,
-        case engagement when 'bounced' then 'bounced' else engagement end
+    select message_id, channel, false, engagement
     from engagements
     where channel in ('email', 'sms', 'push', 'messenger')
       and (
@@ -49,29 +46,56 @@ changes as (
 
 stitched as (
 
-    select events.customer_id, events.known_at as changed_at, changes.*
+    select
+        events.customer_id,
+        events.known_at,
+        events.occurred_at as changed_at,
+        changes.*,
+        -- the latest change wins, an opt-out wins a tie; message_id only makes it deterministic
+        (events.occurred_at, not changes.is_consented, changes.message_id) as precedence
     from changes
     inner join events on changes.message_id = events.message_id
 
 ),
 
-ordered as (
+-- At each moment something became known, the state is the winning change among all those
+-- known by then, whenever they happened: a change known late (an anonymous browser linked
+-- later) cannot undo a newer one, and the state as of t only uses what was known at t.
+known_states as (
+
+    select distinct
+        customer_id,
+        channel,
+        known_at,
+        arg_max(message_id, precedence) over known_by_then as change_message_id
+    from stitched
+    window known_by_then as (
+        partition by customer_id, channel order by known_at
+        range between unbounded preceding and current row
+    )
+
+),
+
+with_previous as (
 
     select
-        *,
-        lag(is_consented) over timeline as previous_is_consented
-    from stitched
-    window timeline as (
-        partition by customer_id, channel
-        order by changed_at, case when is_consented then 0 else 1 end, message_id
-    )
+        known_states.*,
+        stitched.is_consented,
+        stitched.reason,
+        stitched.changed_at,
+        lag(stitched.is_consented) over (
+            partition by known_states.customer_id, known_states.channel
+            order by known_states.known_at
+        ) as previous_is_consented
+    from known_states
+    inner join stitched on known_states.change_message_id = stitched.message_id
 
 ),
 
 state_changes as (
 
     select *
-    from ordered
+    from with_previous
     where previous_is_consented is null or previous_is_consented <> is_consented
 
 ),
@@ -83,12 +107,10 @@ final as (
         channel,
         is_consented,
         reason,
-        changed_at as valid_from,
-        lead(changed_at) over (
-            partition by customer_id, channel
-            order by changed_at, case when is_consented then 0 else 1 end, message_id
-        ) as valid_to,
-        message_id as change_message_id
+        known_at as valid_from,
+        lead(known_at) over (partition by customer_id, channel order by known_at) as valid_to,
+        changed_at,
+        change_message_id
     from state_changes
 
 )

@@ -1,10 +1,10 @@
 {{ config(materialized='table') }}
 
 -- Where each customer can be reached, and their time zone, as a history of periods
--- [valid_from, valid_to): one row per (customer, kind) each time the value changes. Kinds:
--- email, phone (identify traits), push_token, messenger_psid (Subscription Updated),
--- advertising_id and timezone (any event's context). A value counts from when its event became
--- known as the customer's, so a plan as of t only uses what was known at t.
+-- [valid_from, valid_to) in known time: one row per (customer, kind) each time the value
+-- changes. Kinds: email, phone (identify traits), push_token, messenger_psid (Subscription
+-- Updated), advertising_id and timezone (any event's context). The latest value wins;
+-- int_contacts_resolved is the row valid at as_of.
 with
 
 events as (
@@ -26,46 +26,63 @@ subscription_updates as (
 
 ),
 
+values_seen as (
+
+    select message_id, 'email' as contact_kind, email as contact_value
+    from identifies where email is not null
+
+    union all
+
+    select message_id, 'phone', phone from identifies where phone is not null
+
+    union all
+
+    select message_id, 'push_token', push_token
+    from subscription_updates where push_token is not null
+
+    union all
+
+    select message_id, 'messenger_psid', messenger_psid
+    from subscription_updates where messenger_psid is not null
+
+    union all
+
+    select message_id, 'advertising_id', advertising_id
+    from events where advertising_id is not null
+
+    union all
+
+    select message_id, 'timezone', timezone from events where timezone is not null
+
+),
+
 sightings as (
 
-    select events.customer_id, events.known_at, events.message_id, 'email' as contact_kind,
-        identifies.email as contact_value
-    from identifies inner join events on identifies.message_id = events.message_id
-    where identifies.email is not null
+    select
+        events.customer_id,
+        events.known_at,
+        values_seen.contact_kind,
+        values_seen.contact_value,
+        (events.occurred_at, events.message_id) as precedence
+    from values_seen
+    inner join events on values_seen.message_id = events.message_id
 
-    union all
+),
 
-    select events.customer_id, events.known_at, events.message_id, 'phone', identifies.phone
-    from identifies inner join events on identifies.message_id = events.message_id
-    where identifies.phone is not null
+-- At each moment something became known, the value is the latest one seen among all those
+-- known by then, whenever it was seen: a value known late (an anonymous browser linked later)
+-- cannot replace a newer one, and the value as of t only uses what was known at t.
+known_values as (
 
-    union all
-
-    select events.customer_id, events.known_at, events.message_id, 'push_token',
-        subscription_updates.push_token
-    from subscription_updates
-    inner join events on subscription_updates.message_id = events.message_id
-    where subscription_updates.push_token is not null
-
-    union all
-
-    select events.customer_id, events.known_at, events.message_id, 'messenger_psid',
-        subscription_updates.messenger_psid
-    from subscription_updates
-    inner join events on subscription_updates.message_id = events.message_id
-    where subscription_updates.messenger_psid is not null
-
-    union all
-
-    select customer_id, known_at, message_id, 'advertising_id', advertising_id
-    from events
-    where advertising_id is not null
-
-    union all
-
-    select customer_id, known_at, message_id, 'timezone', timezone
-    from events
-    where timezone is not null
+    select distinct
+        customer_id,
+        contact_kind,
+        known_at,
+        arg_max(contact_value, precedence) over (
+            partition by customer_id, contact_kind order by known_at
+            range between unbounded preceding and current row
+        ) as contact_value
+    from sightings
 
 ),
 
@@ -74,9 +91,9 @@ ordered as (
     select
         *,
         lag(contact_value) over (
-            partition by customer_id, contact_kind order by known_at, message_id
+            partition by customer_id, contact_kind order by known_at
         ) as previous_value
-    from sightings
+    from known_values
 
 ),
 
@@ -96,7 +113,7 @@ final as (
         contact_value,
         known_at as valid_from,
         lead(known_at) over (
-            partition by customer_id, contact_kind order by known_at, message_id
+            partition by customer_id, contact_kind order by known_at
         ) as valid_to
     from changes
 
