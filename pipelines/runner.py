@@ -11,6 +11,8 @@ import dagster as dg
 
 from pipelines.settings import parse_as_of
 
+MESSAGE_LINES = 6
+
 
 class PipelineError(RuntimeError):
     """A step of the pipeline failed; the message says which and why."""
@@ -28,10 +30,13 @@ def run_pipeline(db_path: Path, landing: Path, as_of: str | datetime | None = No
     """Materialize every asset against one DuckDB file and landing folder, as of a moment."""
     # Imported here so that `journey generate` does not pay for loading dbt and Dagster assets.
     from pipelines.definitions import ALL_ASSETS, pipeline_resources
+    from pipelines.journeys.flows import load_flows
 
     as_of_ts = parse_as_of(as_of)
     if not landing.is_dir():
         raise PipelineError(f"landing folder {landing} does not exist")
+    # A broken flows.yml should stop the run before it spends a minute on ingest and dbt.
+    load_flows()
     db_path.parent.mkdir(parents=True, exist_ok=True)
     log_path = db_path.parent / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,10 +73,9 @@ def _failure_message(event: dg.DagsterEvent) -> str:
     error = event.step_failure_data.error if event.step_failure_data else None
     if error is None:
         return "no error recorded"
-    # The user-facing cause is the innermost error, not Dagster's wrapper around it, and its
-    # first line that names an error (dbt puts the database's message a few lines down).
+    # The user-facing cause is the innermost error, not Dagster's wrapper around it; its first
+    # lines carry the reason (dbt's name the model and the database's message).
     while error.cause is not None:
         error = error.cause
     lines = [line.strip() for line in error.message.splitlines() if line.strip()]
-    named = [line for line in lines if "Error" in line or "error" in line]
-    return (named or lines or [error.cls_name])[-1 if named else 0]
+    return "\n  ".join(lines[:MESSAGE_LINES]) or error.cls_name

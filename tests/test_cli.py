@@ -160,3 +160,18 @@ def test_demo_runs_the_whole_pipeline_end_to_end(
     second = CliRunner().invoke(main, ["demo"], env=env)
     assert second.exit_code == 0, second.output
     assert "already in" in second.output and "0 new files, 0 events loaded" in second.output
+
+
+def test_run_stops_before_loading_anything_when_flows_yml_is_broken(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.journeys import flows
+
+    broken = tmp_path / "flows.yml"
+    broken.write_text(flows.FLOWS_FILE.read_text().replace("delay: 1d", "delay: -2d", 1))
+    monkeypatch.setattr(flows, "FLOWS_FILE", broken)
+    db = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(main, ["run", "--landing", str(store), "--db", str(db)])
+    assert result.exit_code == 1
+    assert "flows.yml is not valid" in result.output and "is negative" in result.output
+    assert not db.exists()
