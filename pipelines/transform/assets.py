@@ -93,6 +93,7 @@ class JourneyDbtTranslator(DagsterDbtTranslator):
 
 
 TRANSLATOR = JourneyDbtTranslator()
+MANIFEST = ensure_manifest()
 
 
 @contextmanager
@@ -133,7 +134,7 @@ def _build(
 
 
 @dbt_assets(
-    manifest=ensure_manifest(),
+    manifest=MANIFEST,
     project=dbt_project,
     dagster_dbt_translator=TRANSLATOR,
     exclude=SCORED,
@@ -150,7 +151,7 @@ def dbt_models(
 
 
 @dbt_assets(
-    manifest=ensure_manifest(),
+    manifest=MANIFEST,
     project=dbt_project,
     dagster_dbt_translator=TRANSLATOR,
     select=SCORED,

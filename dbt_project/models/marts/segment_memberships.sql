@@ -79,39 +79,24 @@ cadence_clock as (
 
 ),
 
-browse_abandoners as (
+abandoners as (
 
+    -- one definition of browse and cart abandonment: the journey triggers still open at as_of
     select
-        'browse_abandoners' as segment,
+        case abandonments.trigger
+            when 'browse_idle' then 'browse_abandoners' else 'cart_abandoners'
+        end as segment,
         abandonments.customer_id,
         abandonments.triggered_at as entered_at,
         abandonments.trigger_id,
         abandonments.session_id,
-        cast(null as {{ dbt.type_string() }}) as cart_id,
+        abandonments.cart_id,
         cast(null as {{ dbt.type_string() }}) as order_id,
         abandonments.categories,
         abandonments.product_ids
     from abandonments
     inner join reachable on abandonments.customer_id = reachable.customer_id
-    where abandonments.trigger = 'browse_idle'
-
-),
-
-cart_abandoners as (
-
-    select
-        'cart_abandoners',
-        abandonments.customer_id,
-        abandonments.triggered_at,
-        abandonments.trigger_id,
-        abandonments.session_id,
-        abandonments.cart_id,
-        null,
-        abandonments.categories,
-        abandonments.product_ids
-    from abandonments
-    inner join reachable on abandonments.customer_id = reachable.customer_id
-    where abandonments.trigger = 'cart_idle'
+    where abandonments.trigger in ('browse_idle', 'cart_idle')
 
 ),
 
@@ -221,8 +206,7 @@ lapsed as (
 
 unioned as (
 
-    select * from browse_abandoners
-    union all select * from cart_abandoners
+    select * from abandoners
     union all select * from never_purchased
     union all select * from not_engaged
     union all select * from cadence_due
