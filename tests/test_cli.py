@@ -111,6 +111,8 @@ def test_sensor_requests_ingest_only_for_new_files(tmp_path: Path) -> None:
         request = landing_sensor(context)
         assert isinstance(request, dg.RunRequest)
         assert isinstance(landing_sensor(context), dg.SkipReason)  # nothing new since
+        (landing / "events" / "d2.jsonl.part").write_text("{")  # a writer still at work
+        assert isinstance(landing_sensor(context), dg.SkipReason)
 
 
 def test_ingest_assets_materialize_against_a_temporary_duckdb(store: Path, tmp_path: Path) -> None:

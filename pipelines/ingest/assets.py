@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.ingest.landing import scan_landing
 from pipelines.ingest.loader import ingest_landing
 from pipelines.resources import Landing, Warehouse
 
@@ -53,12 +54,11 @@ ingest_job = dg.define_asset_job(
 
 
 def _landing_fingerprint(landing_dir: Path) -> dict[str, str]:
-    # Size and mtime are enough to notice an arrival without reading the files; the loader's
-    # manifest (path + sha256) is what guarantees each file is loaded once.
+    # The loader's own notion of a landing file; size and mtime notice an arrival without
+    # reading it, while the loader's manifest (path + sha256) guarantees each loads once.
     return {
-        str(p.relative_to(landing_dir)): f"{p.stat().st_size}:{p.stat().st_mtime_ns}"
-        for p in sorted(landing_dir.rglob("*"))
-        if p.is_file() and not p.name.startswith((".", "_"))
+        f.source_file: f"{f.path.stat().st_size}:{f.path.stat().st_mtime_ns}"
+        for f in scan_landing(landing_dir)
     }
 
 
